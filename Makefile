@@ -1,0 +1,63 @@
+# hpcnet: `make run` runs the main job on a small default, `make test` the test suite.
+# Both install what is missing first (Debian packages when root, the virtual
+# environment, the Python packages) and are quick when everything is there.
+
+PY_SYS   := /usr/bin/python3
+VENV     := .venv
+PY       := $(VENV)/bin/python
+STAMP    := $(VENV)/.installed
+export OMPI_ALLOW_RUN_AS_ROOT := 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
+export OMPI_MCA_rmaps_base_oversubscribe := 1
+export OPENBLAS_NUM_THREADS := 1
+
+DEBIAN_PACKAGES := python3 python3-venv python3-dev python3-pip openmpi-bin \
+	python3-mpi4py python3-petsc4py python3-slepc4py libpetsc-real3.18-dev \
+	libslepc-real3.18-dev python3-h5py-mpi python3-scipy python3-matplotlib python3-pil \
+	libopenblas0-pthread
+
+.PHONY: run test install system-deps bench lint clean
+
+run: install
+	$(PY) -m hpcnet generate --kind tri --size 12 --seed 0 --distortion 0.3 -o results/tri.h5 --force
+	$(PY) -m hpcnet generate --kind delaunay --size 12 --seed 0 -o results/delaunay.h5 --force
+	$(PY) -m hpcnet generate --kind packing --size 12 --seed 0 -o results/packing.h5 --force
+	for k in tri delaunay packing; do $(PY) -m hpcnet poisson results/$$k.h5 || exit 1; done
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check hpcnet tests benchmarks
+
+bench: install
+	$(PY) benchmarks/bench_poisson.py
+
+install: $(STAMP)
+
+# Re-run when the packaging changes; the stamp makes later calls instant.
+$(STAMP): pyproject.toml Makefile
+	@$(MAKE) --no-print-directory system-deps
+	@mkdir -p results
+	test -x $(PY) || $(PY_SYS) -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]' --no-build-isolation
+	$(PY) -c "import petsc4py, slepc4py, mpi4py, h5py, scipy, click, hpcnet"
+	touch $@
+
+# Debian's MPI/PETSc/SLEPc/parallel-HDF5 stack, installed only when missing.
+system-deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian packages: $$missing"; \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+				--no-install-recommends $$missing; \
+		else \
+			echo "missing Debian packages (run as root or install them): $$missing"; exit 1; \
+		fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

@@ -1,0 +1,68 @@
+"""The ``hpcnet`` command line: a click group, one module per command.
+
+PETSc options (single-dash words such as ``-elastic_ksp_type cg``) are split
+off before click parses the rest and go to PETSc's options database.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one BLAS thread per MPI rank
+
+import click  # noqa: E402
+
+from hpcnet import __version__  # noqa: E402
+from hpcnet.errors import HpcnetError  # noqa: E402
+from hpcnet.log import setup_logging  # noqa: E402
+from hpcnet.petsc_env import init, split_petsc_options  # noqa: E402
+
+
+class HpcnetGroup(click.Group):
+    """Turns user errors (HpcnetError, PETSc errors from bad options) into clean exits."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except HpcnetError as exc:
+            raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            petsc = sys.modules.get("petsc4py.PETSc")
+            if petsc is not None and isinstance(exc, petsc.Error):
+                raise click.ClickException(f"PETSc failed: {exc}") from None
+            raise
+
+
+@click.group(cls=HpcnetGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                                 "show_default": True})
+@click.version_option(__version__, prog_name="hpcnet")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv: every MPI rank).")
+def cli(verbose: int) -> None:
+    """Poisson's ratio of 2D amorphous spring networks: generate, solve, anneal, learn.
+
+    PETSc/SLEPc options pass through to the solvers, each under its prefix:
+    -elastic_* (equilibrium solves), -rigidity_* (floppiness check),
+    -modes_* (normal modes). Example: hpcnet poisson net.h5 -elastic_ksp_type cg
+    -elastic_pc_type gamg.
+    """
+    setup_logging(verbose)
+
+
+def _register() -> None:
+    from hpcnet.cli import generate, importnet, poisson
+
+    for module in (generate, importnet, poisson):
+        cli.add_command(module.command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``hpcnet`` console script and ``python -m hpcnet``."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    petsc_argv, rest = split_petsc_options(argv)
+    if petsc_argv:
+        init(petsc_argv)
+    cli.main(args=rest, prog_name="hpcnet")

@@ -1,0 +1,52 @@
+"""PETSc/SLEPc start-up and the options database.
+
+The CLI separates PETSc options (single-dash words such as ``-elastic_ksp_type
+cg``) from its own and hands them to :func:`init` before anything imports
+PETSc. Library users who never call :func:`init` get PETSc initialised with no
+options on first use.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PETSC_OPTION = re.compile(r"^-[A-Za-z]\w+$")
+_NUMBER = re.compile(r"^-?\d*\.?\d+([eE][-+]?\d+)?$")
+
+
+def split_petsc_options(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split ``argv`` into (PETSc options with their values, the rest).
+
+    A PETSc option is a single dash followed by a word of two or more
+    characters (``-ksp_monitor``, ``-elastic_pc_type gamg``); the next token
+    is its value unless it is itself an option. Short CLI flags such as ``-o``
+    and ``-k`` are single letters and stay with the CLI.
+    """
+    petsc, rest = [], []
+    k = 0
+    while k < len(argv):
+        tok = argv[k]
+        if _PETSC_OPTION.match(tok):
+            petsc.append(tok)
+            nxt = argv[k + 1] if k + 1 < len(argv) else None
+            if nxt is not None and (not nxt.startswith("-") or _NUMBER.match(nxt)):
+                petsc.append(nxt)
+                k += 1
+        else:
+            rest.append(tok)
+        k += 1
+    return petsc, rest
+
+
+def init(petsc_argv: list[str]) -> None:
+    """Initialise PETSc and SLEPc with ``petsc_argv`` (call before importing PETSc)."""
+    import slepc4py
+
+    slepc4py.init(["hpcnet", *petsc_argv])
+
+
+def options_snapshot() -> dict[str, str]:
+    """All options in PETSc's database, for provenance."""
+    from petsc4py import PETSc
+
+    return {k: str(v) for k, v in PETSc.Options().getAll().items()}
