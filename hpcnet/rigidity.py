@@ -32,6 +32,8 @@ class _InverseOperator:
 
     def mult(self, mat, x, y):
         self.ksp.solve(x, y)
+        if self.ksp.getConvergedReason() < 0:
+            raise SolverError("the factorisation cannot be applied (singular matrix)")
 
 
 def smallest_eigenvalue(A, ksp, comm, prefix: str = "rigidity_") -> float:
@@ -68,41 +70,55 @@ def smallest_eigenvalue(A, ksp, comm, prefix: str = "rigidity_") -> float:
 def count_zero_modes(Kp: sp.csr_matrix, comm, prefix: str = "rigidity_") -> int:
     """Number of (numerically) zero eigenvalues of the pinned matrix ``Kp``.
 
-    Collective on ``comm``.
+    Zero modes are exactly degenerate, and a Krylov solver may return only
+    some copies of a multiple eigenvalue; so the zero vectors found are
+    deflated and the solve repeated until it finds no further zero. Collective on ``comm``.
     """
     from petsc4py import PETSc
     from slepc4py import SLEPc
 
     from hpcnet.stiffness import to_petsc
 
+    n = Kp.shape[0]
     scale = float(Kp.diagonal().mean())
     A = to_petsc(Kp, comm)
-    eps = SLEPc.EPS().create(comm=comm)
+    found = []
     try:
-        eps.setOperators(A)
-        eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
-        eps.setWhichEigenpairs(SLEPc.EPS.Which.TARGET_MAGNITUDE)
-        eps.getST().setType(SLEPc.ST.Type.SINVERT)
-        eps.setTolerances(1e-10, 200)
-        eps.setOptionsPrefix(prefix)
-        eps.setTarget(SHIFT * scale)
-        ksp = eps.getST().getKSP()
-        ksp.setType(PETSc.KSP.Type.PREONLY)
-        ksp.getPC().setType(PETSc.PC.Type.CHOLESKY)
-        ksp.getPC().setFactorSolverType("mumps")
-        nev = 4
-        while True:
-            eps.setDimensions(nev=min(nev, Kp.shape[0]))
-            eps.setFromOptions()
-            eps.solve()
-            nconv = eps.getConverged()
-            if nconv == 0:
-                raise SolverError("rigidity check: SLEPc found no eigenvalue")
-            values = np.array([eps.getEigenvalue(i).real for i in range(nconv)])
-            zeros = int(np.sum(values < ZERO_TOL * scale))
-            if zeros < nconv or nconv >= Kp.shape[0]:
-                return zeros
-            nev *= 2
+        while len(found) < n:
+            eps = SLEPc.EPS().create(comm=comm)
+            try:
+                eps.setOperators(A)
+                eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
+                eps.setWhichEigenpairs(SLEPc.EPS.Which.TARGET_MAGNITUDE)
+                eps.setTarget(SHIFT * scale)
+                st = eps.getST()
+                st.setType(SLEPc.ST.Type.SINVERT)
+                ksp = st.getKSP()
+                ksp.setType(PETSc.KSP.Type.PREONLY)
+                ksp.getPC().setType(PETSc.PC.Type.CHOLESKY)
+                ksp.getPC().setFactorSolverType("mumps")
+                eps.setTolerances(1e-10, 200)
+                eps.setDimensions(nev=min(4, n - len(found)))
+                if found:
+                    eps.setDeflationSpace(found)
+                eps.setOptionsPrefix(prefix)
+                eps.setFromOptions()
+                eps.solve()
+                if eps.getConverged() == 0:
+                    raise SolverError("rigidity check: SLEPc found no eigenvalue")
+                before = len(found)
+                for i in range(eps.getConverged()):
+                    v = A.createVecRight()
+                    if eps.getEigenpair(i, v).real < ZERO_TOL * scale:
+                        found.append(v)
+                    else:
+                        v.destroy()
+            finally:
+                eps.destroy()
+            if len(found) == before:
+                break  # the smallest eigenvalue outside the zero space is non-zero
+        return len(found)
     finally:
-        eps.destroy()
+        for v in found:
+            v.destroy()
         A.destroy()

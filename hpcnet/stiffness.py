@@ -23,10 +23,23 @@ def compatibility_matrix(net: Network) -> sp.csr_matrix:
 
 
 def stiffness_matrix(net: Network) -> sp.csr_matrix:
-    """K (2N × 2N, symmetric positive semi-definite) as a scipy CSR matrix."""
-    B = compatibility_matrix(net)
-    K = (B.T @ sp.diags(net.stiffness) @ B).tocsr()
-    K.sort_indices()
+    """K (2N × 2N, symmetric positive semi-definite) as a scipy CSR matrix.
+
+    Equal to ``Bᵀ diag(k) B`` (B the compatibility matrix), assembled directly
+    from the 2×2 blocks ``±k_b e_b e_bᵀ``.
+    """
+    e = net.unit_vectors()
+    kee = net.stiffness[:, None, None] * e[:, :, None] * e[:, None, :]  # (M, 2, 2)
+    i, j = net.bonds[:, 0], net.bonds[:, 1]
+    dof = np.arange(2)
+    blocks = [(i, i, kee), (j, j, kee), (i, j, -kee), (j, i, -kee)]
+    rows = np.concatenate([(2 * a[:, None, None] + dof[None, :, None]).repeat(2, 2).ravel()
+                           for a, _, _ in blocks])
+    cols = np.concatenate([(2 * b[:, None, None] + dof[None, None, :]).repeat(2, 1).ravel()
+                           for _, b, _ in blocks])
+    vals = np.concatenate([v.ravel() for _, _, v in blocks])
+    K = sp.csr_matrix((vals, (rows, cols)), shape=(net.n_dof, net.n_dof))
+    K.sum_duplicates()
     return K
 
 
@@ -67,16 +80,15 @@ def pinned_matrix(K: sp.csr_matrix, pinned: np.ndarray) -> sp.csr_matrix:
     zero eigenvalues count the network's zero modes beyond the rigid ones.
     """
     n = K.shape[0]
-    keep = np.ones(n)
-    keep[pinned] = 0.0
-    P = sp.diags(keep)
+    coo = K.tocoo()
+    is_pinned = np.zeros(n, dtype=bool)
+    is_pinned[pinned] = True
+    keep = ~(is_pinned[coo.row] | is_pinned[coo.col])
     scale = K.diagonal().mean() if n else 1.0
-    pin = np.zeros(n)
-    pin[pinned] = scale
-    Kp = (P @ K @ P + sp.diags(pin)).tocsr()
-    Kp.eliminate_zeros()
-    Kp.sort_indices()
-    return Kp
+    rows = np.concatenate([coo.row[keep], pinned])
+    cols = np.concatenate([coo.col[keep], pinned])
+    vals = np.concatenate([coo.data[keep], np.full(len(pinned), scale)])
+    return sp.csr_matrix((vals, (rows, cols)), shape=K.shape)
 
 
 def to_petsc(A: sp.csr_matrix, comm):

@@ -33,6 +33,7 @@ def mpirun(n: int, *args, check: bool = True, timeout: float = 300,
            **kw) -> subprocess.CompletedProcess:
     """``mpirun -n N python ARGS`` (ARGS start with '-m module' or a script path)."""
     cmd = ["mpirun", "-n", str(n), "--oversubscribe", sys.executable, *map(str, args)]
+    kw.setdefault("cwd", REPO)
     proc = subprocess.run(cmd, env=test_env(), capture_output=True, text=True,
                           timeout=timeout, **kw)
     if check:
