@@ -131,7 +131,8 @@ class ElasticSolver:
         self.ksp.solve(self._b, self._x)
         reason = self.ksp.getConvergedReason()
         if reason < 0:
-            raise SolverError(f"elastic solve failed (KSP reason {reason}); check -elastic_* options")
+            raise SolverError(f"elastic solve failed (KSP reason {reason}); "
+                              "check the -elastic_* options")
         self._gather.scatter(self._x, self._full, PETSc.InsertMode.INSERT,
                              PETSc.ScatterMode.FORWARD)
         u = remove_rigid(self._full.getArray().copy(), self.R)

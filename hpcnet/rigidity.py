@@ -13,7 +13,6 @@ which is only paid for floppy networks. Options prefix ``rigidity_``.
 
 from __future__ import annotations
 
-import numpy as np
 import scipy.sparse as sp
 
 from hpcnet.errors import SolverError

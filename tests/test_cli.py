@@ -17,17 +17,19 @@ def assert_user_error(proc, *fragments):
         assert fragment in proc.stderr, proc.stderr
 
 
-@pytest.mark.parametrize("kind, extra", [("tri", ["--distortion", "0.3"]), ("delaunay", [])])
+@pytest.mark.parametrize("kind, extra", [("tri", ["--distortion", "0.3"]), ("delaunay", []),
+                                         ("packing", ["--packing-fraction", "0.95"])])
 def test_generate_then_poisson(tmp_path, kind, extra):
     out = tmp_path / "net.h5"
     proc = run_cli("generate", "--kind", kind, "--size", 8, "--seed", 3, *extra, "-o", out)
-    assert "64 nodes" in proc.stdout
     net = Network.load(out)
-    expected = generate(kind, 8, 3, **({"distortion": 0.3} if extra else {}))
+    assert f"{net.n_nodes} nodes" in proc.stdout
+    options = {"tri": {"distortion": 0.3}, "packing": {"packing_fraction": 0.95}}.get(kind, {})
+    expected = generate(kind, 8, 3, **options)
     assert np.array_equal(net.positions, expected.positions)
     result = json.loads(run_cli("poisson", out, "--json").stdout)
     assert result["nu"] == pytest.approx(0.5 * (result["nu_x"] + result["nu_y"]))
-    assert result["kind"] == kind and result["nodes"] == 64
+    assert result["kind"] == kind and result["nodes"] == net.n_nodes
     table = run_cli("poisson", out).stdout
     assert f"nu   = {result['nu']:+.10f}" in table
 

@@ -36,6 +36,6 @@ def command(network, as_json):
     (exx, _), (_, eyy) = result.strain_x
     (fxx, _), (_, fyy) = result.strain_y
     click.echo(f"{network}: {describe(net)}")
-    click.echo(f"  nu_x = {result.nu_x:+.10f}   x-load strain: eps_xx = {exx:.6e}, eps_yy = {eyy:.6e}")
-    click.echo(f"  nu_y = {result.nu_y:+.10f}   y-load strain: eps_xx = {fxx:.6e}, eps_yy = {fyy:.6e}")
+    click.echo(f"  nu_x = {result.nu_x:+.10f}   x-load: eps_xx = {exx:.6e}, eps_yy = {eyy:.6e}")
+    click.echo(f"  nu_y = {result.nu_y:+.10f}   y-load: eps_xx = {fxx:.6e}, eps_yy = {fyy:.6e}")
     click.echo(f"  nu   = {result.nu:+.10f}")

@@ -81,7 +81,7 @@ def delaunay_network(size: int, seed: int) -> Network:
     counts = np.cumsum([0] + [len(sides[s]) for s in ("bottom", "top", "left", "right")])
     idx = {s: np.arange(counts[k], counts[k + 1])
            for k, s in enumerate(("bottom", "top", "left", "right"))}
-    x, y = positions[:, 0], positions[:, 1]
+    x = positions[:, 0]
     boundary = {
         "bottom": idx["bottom"], "top": idx["top"],
         "left": np.flatnonzero(x == 0.0), "right": np.flatnonzero(x == width),
