@@ -25,3 +25,9 @@ def test_cli_poisson_under_mpirun(tmp_path):
     assert len(lines) == 1  # rank 0 alone prints
     parallel = json.loads(lines[0])
     assert parallel["nu"] == pytest.approx(serial["nu"], abs=1e-10)
+
+
+@pytest.mark.mpi
+def test_shared_counter_under_mpirun():
+    proc = mpirun(3, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/mpi/test_counter_mpi.py")
+    assert proc.stdout.count("1 passed") == 3

@@ -1,0 +1,99 @@
+"""The ensemble's HDF5 layout (version 1), written collectively with h5py ``mpio``.
+
+Two phases (parallel HDF5's rule): every rank creates every group, dataset and
+attribute with identical arguments; then each rank writes its own task rows
+independently. Shapes are fixed: per-task arrays are padded to the largest
+network and trajectory (NaN for floats, -1 for node indices, 0 for masks).
+``docs/ensemble-layout.md`` describes the layout for users of plain h5py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+LAYOUT_VERSION = 1
+
+PENDING, PARTIAL, DONE, FAILED = 0, 1, 2, 3
+STATUS_NAMES = {PENDING: "pending", PARTIAL: "partial", DONE: "done", FAILED: "failed"}
+MESSAGE_LEN = 256
+
+#: One value per task: name -> dtype. Floats are NaN until the task is done.
+TASK_COLUMNS = {
+    "kind": "i1", "size": "i4", "seed": "i8", "target": "f8", "status": "i1",
+    "message": f"S{MESSAGE_LEN}",
+    **{f"{q}_{state}": "f8" for state in ("initial", "final", "best")
+       for q in ("nu", "nu_x", "nu_y")},
+    "energy_best": "f8", "removed_fraction": "f8", "dz": "f8", "wall_time": "f8",
+    "n_proposals": "i8", "acceptance": "f8", "sigma2_initial": "f8", "sigma2_final": "f8",
+    "n_nodes": "i4", "n_bonds": "i4", "n_steps": "i4",
+}
+#: Per-task trajectories, one entry per temperature: (n_tasks, max steps).
+TRAJECTORY = ("T", "nu", "nu_x", "nu_y", "bonds", "acceptance")
+MASKS = ("initial", "final", "best")
+BOUNDARY_FLAGS = {"left": 1, "right": 2, "bottom": 4, "top": 8}
+
+
+def fill_value(dtype: str):
+    kind = np.dtype(dtype).kind
+    return np.nan if kind == "f" else (b"" if kind == "S" else 0)
+
+
+def create(fh, n_tasks: int, max_nodes: int, max_bonds: int, max_steps: int,
+           attrs: dict) -> None:
+    """Create the whole layout in an open file. Collective: same arguments on every rank."""
+    t = fh.create_group("tasks")
+    for name, dtype in TASK_COLUMNS.items():
+        t.create_dataset(name, (n_tasks,), dtype=dtype, fillvalue=fill_value(dtype))
+    n = fh.create_group("networks")
+    n.create_dataset("positions", (n_tasks, max_nodes, 2), "f8", fillvalue=np.nan)
+    n.create_dataset("bonds", (n_tasks, max_bonds, 2), "i4", fillvalue=-1)
+    n.create_dataset("boundary", (n_tasks, max_nodes), "u1", fillvalue=0)
+    m = fh.create_group("masks")
+    for name in MASKS:
+        m.create_dataset(name, (n_tasks, max_bonds), "u1", fillvalue=0)
+    tr = fh.create_group("trajectory")
+    for name in TRAJECTORY:
+        tr.create_dataset(name, (n_tasks, max_steps), "f8", fillvalue=np.nan)
+    fh.attrs["layout_version"] = LAYOUT_VERSION
+    for key, value in attrs.items():
+        fh.attrs[key] = value if isinstance(value, (str, bool, int, float)) else json.dumps(value)
+
+
+def write_row(fh, row: int, record: dict) -> None:
+    """Write one finished task's record (see :mod:`hpcnet.ensemble`) into row ``row``.
+
+    Independent I/O: each rank calls it for its own rows only.
+    """
+    t = fh["tasks"]
+    for name in TASK_COLUMNS:
+        if name in record and name != "status":
+            value = record[name]
+            t[name][row] = str(value)[:MESSAGE_LEN].encode() if name == "message" else value
+    n_nodes, n_bonds = len(record["positions"]), len(record["bonds"])
+    fh["networks/positions"][row, :n_nodes] = record["positions"]
+    fh["networks/bonds"][row, :n_bonds] = record["bonds"]
+    fh["networks/boundary"][row, :n_nodes] = record["boundary"]
+    for name in MASKS:
+        fh[f"masks/{name}"][row, :n_bonds] = record[f"mask_{name}"]
+    steps = len(record["traj_T"])
+    for name in TRAJECTORY:
+        fh[f"trajectory/{name}"][row, :steps] = record[f"traj_{name}"]
+
+
+def boundary_flags(boundary: dict, n_nodes: int) -> np.ndarray:
+    """Pack the four boundary sets into one uint8 flag per node."""
+    flags = np.zeros(n_nodes, np.uint8)
+    for side, bit in BOUNDARY_FLAGS.items():
+        flags[boundary[side]] |= bit
+    return flags
+
+
+def read_tasks(fh) -> dict[str, np.ndarray]:
+    """All per-task columns of an open file, with ``kind`` decoded to names."""
+    kinds = json.loads(fh.attrs["kinds"])
+    out = {name: fh["tasks"][name][()] for name in TASK_COLUMNS}
+    out["kind"] = np.array([kinds[k] for k in out["kind"]])
+    out["message"] = np.array([m.decode() for m in out["message"]])
+    return out

@@ -1,0 +1,87 @@
+"""The ensemble's task table: kinds × sizes × seeds × targets, and each task's random stream."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from hpcnet.errors import HpcnetError
+from hpcnet.generators import KINDS
+
+
+@dataclass(frozen=True)
+class Task:
+    """One annealing chain: the network (kind, size, seed) and the target ν."""
+
+    index: int
+    kind: str
+    size: int
+    seed: int
+    target: float
+
+    def rng(self, base_seed: int) -> np.random.Generator:
+        """The chain's random stream, a function of (base seed, task identity) alone.
+
+        It does not depend on the task's index or on which rank runs it, so the
+        results are the same for any number of ranks and any task list order.
+        """
+        key = (KINDS.index(self.kind), self.size, self.seed, int(round((self.target + 1) * 1e6)))
+        return np.random.default_rng(np.random.SeedSequence(entropy=base_seed, spawn_key=key))
+
+    def label(self) -> str:
+        return f"{self.kind} L={self.size} seed={self.seed} target={self.target:+g}"
+
+
+def parse_ints(text: str, what: str = "seeds") -> list[int]:
+    """'0-3,7,10-11' -> [0, 1, 2, 3, 7, 10, 11] (order kept, duplicates removed)."""
+    values: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise HpcnetError(f"bad {what} '{part}': use integers and ranges like 0-99,120")
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if hi < lo:
+            raise HpcnetError(f"bad {what} range '{part}': end below start")
+        values.extend(range(lo, hi + 1))
+    return list(dict.fromkeys(values))
+
+
+def parse_floats(text: str, what: str = "targets") -> list[float]:
+    """'-0.9,0.9' -> [-0.9, 0.9]."""
+    try:
+        values = [float(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise HpcnetError(f"bad {what} '{text}': use comma-separated numbers") from None
+    if not values:
+        raise HpcnetError(f"no {what} given")
+    return list(dict.fromkeys(values))
+
+
+def parse_kinds(text: str) -> list[str]:
+    kinds = [k.strip() for k in str(text).split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise HpcnetError(f"unknown kind(s) {', '.join(unknown) or '(none)'}: "
+                          f"choose from {', '.join(KINDS)}")
+    return list(dict.fromkeys(kinds))
+
+
+def task_table(kinds, sizes, seeds, targets) -> list[Task]:
+    """All tasks, indexed in the order kinds × sizes × seeds × targets."""
+    for t in targets:
+        if not -1.0 <= t <= 1.0:
+            raise HpcnetError(f"target {t} outside [-1, 1], the range of ν in 2D")
+    for L in sizes:
+        if L < 3:
+            raise HpcnetError(f"size {L} below the minimum of 3")
+    product = itertools.product(kinds, sizes, seeds, targets)
+    return [Task(i, k, int(L), int(s), float(t)) for i, (k, L, s, t) in enumerate(product)]
+
+
+def largest_first(tasks: list[Task]) -> list[Task]:
+    """Tasks ordered by decreasing cost (size), so the last tasks handed out are short."""
+    return sorted(tasks, key=lambda t: (-t.size, t.index))
