@@ -121,13 +121,17 @@ def truncated_poisson(coefficients: np.ndarray, strains: np.ndarray, axis: str) 
         return -across / along
 
 
-def modes_for_fraction(weights: np.ndarray, fraction: float = 0.9) -> int | None:
-    """Fewest modes (largest weights first) whose weights add up to ``fraction``.
+def modes_for_fraction(weights: np.ndarray, fraction: float = 0.9,
+                       largest_first: bool = True) -> int | None:
+    """How many modes it takes for their weights to add up to ``fraction``.
 
-    ``None`` when all the given modes together hold less than ``fraction``.
-    Sums are compared with a round-off allowance of 1e-12.
+    Modes are taken largest weight first (the fewest that can do it), or with
+    ``largest_first=False`` in the given order (lowest frequency first: the k
+    a truncation needs). ``None`` when all the given modes together hold less
+    than ``fraction``. Sums are compared with a round-off allowance of 1e-12.
     """
-    cumulative = np.cumsum(np.sort(weights)[::-1])
+    ordered = np.sort(weights)[::-1] if largest_first else np.asarray(weights)
+    cumulative = np.cumsum(ordered)
     reach = fraction - 1e-12
     if cumulative[-1] < reach:
         return None

@@ -128,6 +128,8 @@ def test_two_mode_estimate_and_mode_counts():
     assert modes_for_fraction(weights, 0.9) == 2
     assert modes_for_fraction(weights, 0.95) == 3
     assert modes_for_fraction(weights[:3] * 0.5, 0.9) is None
+    assert modes_for_fraction(weights, 0.9, largest_first=False) == 3
+    assert modes_for_fraction(weights, 0.6, largest_first=False) == 2
 
 
 def test_truncated_poisson_partial_sums():
