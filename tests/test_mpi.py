@@ -29,5 +29,6 @@ def test_cli_poisson_under_mpirun(tmp_path):
 
 @pytest.mark.mpi
 def test_shared_counter_under_mpirun():
-    proc = mpirun(3, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/mpi/test_counter_mpi.py")
+    proc = mpirun(3, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                  "tests/mpi/test_counter_mpi.py")
     assert proc.stdout.count("1 passed") == 3
