@@ -32,6 +32,7 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/bench_poisson.py
+	$(PY) benchmarks/bench_modes.py
 
 install: $(STAMP)
 
