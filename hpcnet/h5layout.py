@@ -30,7 +30,7 @@ TASK_COLUMNS = {
     "n_nodes": "i4", "n_bonds": "i4", "n_steps": "i4",
 }
 #: Per-task trajectories, one entry per temperature: (n_tasks, max steps).
-TRAJECTORY = ("T", "nu", "nu_x", "nu_y", "bonds", "acceptance")
+TRAJECTORY = ("T", "nu", "nu_x", "nu_y", "bonds", "acceptance", "energy")
 MASKS = ("initial", "final", "best")
 BOUNDARY_FLAGS = {"left": 1, "right": 2, "bottom": 4, "top": 8}
 

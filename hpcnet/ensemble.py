@@ -1,0 +1,387 @@
+"""MPI task farm: many annealing chains into one HDF5 file, safe against kills.
+
+Every rank runs the same loop: take the next task from a shared counter
+(:mod:`hpcnet.counter`), generate its network, run its chain on COMM_SELF, and
+append the result to the rank's journal (:mod:`hpcnet.journal`), fsynced. The
+journals are the ground truth; at the end (or on SIGTERM) all ranks merge them
+collectively into ``OUTPUT.part`` with parallel HDF5, and rank 0 renames it to
+OUTPUT. A kill at any moment therefore loses at most the chains in flight
+(which restart from their last checkpoint), and a killed HDF5 write only ever
+touches the ``.part`` file. Once every task is done the journals are removed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hpcnet import __version__, h5layout
+from hpcnet.anneal import AnnealSettings, run_chain
+from hpcnet.counter import SharedCounters
+from hpcnet.errors import HpcnetError
+from hpcnet.generators import KINDS, generate
+from hpcnet.journal import JournalWriter, journal_files, read_journal
+from hpcnet.tasks import Task, largest_first, task_table
+
+log = logging.getLogger("hpcnet.ensemble")
+
+NEXT, FINISHED, STOP, RANKS_DONE = range(4)  # shared counter slots
+EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: stopped by a signal, resumable
+
+
+@dataclass
+class EnsembleSettings:
+    """Everything that determines an ensemble's results (saved with them)."""
+
+    kinds: list[str]
+    sizes: list[int]
+    seeds: list[int]
+    targets: list[float]
+    anneal: AnnealSettings = field(default_factory=AnnealSettings)
+    base_seed: int = 0
+    distortion: float = 0.2
+    packing_fraction: float | None = None
+
+    def tasks(self) -> list[Task]:
+        return task_table(self.kinds, self.sizes, self.seeds, self.targets)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> EnsembleSettings:
+        data = json.loads(text)
+        data["anneal"] = AnnealSettings(**data["anneal"])
+        return cls(**data)
+
+    def network(self, task: Task):
+        """The task's initial network, deterministic from the settings."""
+        options = {"distortion": self.distortion} if task.kind == "tri" else {}
+        if task.kind == "packing" and self.packing_fraction is not None:
+            options["packing_fraction"] = self.packing_fraction
+        return generate(task.kind, task.size, task.seed, **options)
+
+
+@dataclass
+class Outcome:
+    """How a run ended: counts of tasks by status, and whether a signal stopped it."""
+
+    total: int
+    done: int
+    failed: int
+    interrupted: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.done + self.failed == self.total
+
+
+def journal_dir(output: Path) -> Path:
+    return Path(str(output) + ".journal")
+
+
+def stored_settings(output: Path) -> EnsembleSettings | None:
+    """The settings an existing run was started with (journal first, then the file)."""
+    jdir = journal_dir(output)
+    if (jdir / "settings.json").is_file():
+        return EnsembleSettings.from_json((jdir / "settings.json").read_text())
+    if output.is_file():
+        import h5py
+
+        try:
+            with h5py.File(output, "r") as fh:
+                return EnsembleSettings.from_json(fh.attrs["settings"])
+        except (OSError, KeyError) as exc:
+            raise HpcnetError(f"{output}: not an hpcnet ensemble file ({exc})") from None
+    return None
+
+
+# --------------------------------------------------------------------------- planning
+@dataclass
+class Plan:
+    """Rank 0's decision, broadcast to all: what is left to do."""
+
+    attempt: int
+    todo: list[Task]
+    checkpoints: dict[int, dict]
+    already_done: int
+    error: str | None = None
+
+
+def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
+    """Rank 0: check the output against the settings and list the remaining tasks."""
+    jdir = journal_dir(output)
+    if force:
+        shutil.rmtree(jdir, ignore_errors=True)
+        output.unlink(missing_ok=True)
+    previous = stored_settings(output)
+    if previous is not None and previous.to_json() != settings.to_json():
+        return Plan(0, [], {}, 0, error=(
+            f"{output} holds a run with different settings; resume it with the same "
+            f"options (or just --resume), or pass --force to start over"))
+    tasks = settings.tasks()
+    if previous is not None and not jdir.is_dir():  # a finished run: nothing to do
+        return Plan(0, [], {}, len(tasks))
+    if output.exists() and not jdir.is_dir():
+        return Plan(0, [], {}, 0, error=f"{output} exists and is not an hpcnet ensemble; "
+                                         f"pass --force to overwrite it")
+    jdir.mkdir(parents=True, exist_ok=True)
+    settings_file = jdir / "settings.json"
+    if not settings_file.exists():
+        tmp = jdir / "settings.json.part"
+        tmp.write_text(settings.to_json())
+        os.replace(tmp, settings_file)
+    finished: set[int] = set()
+    checkpoints: dict[int, dict] = {}
+    attempts = [0]
+    for path in journal_files(jdir):
+        attempts.append(int(path.name.split("-")[0].removeprefix("attempt")))
+        for record in read_journal(path):
+            index = int(record["task"])
+            if str(record["type"]) == "checkpoint":
+                checkpoints[index] = record
+            else:
+                finished.add(index)
+    todo = largest_first([t for t in tasks if t.index not in finished])
+    checkpoints = {i: r for i, r in checkpoints.items() if i not in finished}
+    return Plan(max(attempts) + 1, todo, checkpoints, len(finished))
+
+
+# --------------------------------------------------------------------------- records
+def _done_record(task: Task, net, result) -> dict:
+    """A finished chain as a flat dict of arrays (one journal record, one HDF5 row)."""
+    n0 = int(result.initial_mask.sum())
+    record = {
+        "type": "done", "task": task.index, "status": h5layout.DONE,
+        "positions": net.positions, "bonds": net.bonds,
+        "boundary": h5layout.boundary_flags(net.boundary, net.n_nodes),
+        "n_nodes": net.n_nodes, "n_bonds": net.n_bonds,
+        "removed_fraction": 1.0 - result.final_mask.sum() / n0,
+        "dz": 2.0 * (int(result.final_mask.sum()) - n0) / net.n_nodes,
+        "wall_time": result.wall_time, "n_proposals": result.n_proposals,
+        "acceptance": result.n_accepted / max(result.n_proposals, 1),
+        "energy_best": result.best_energy,
+        "n_steps": len(result.trajectory["T"]),
+    }
+    for state in ("initial", "final", "best"):
+        record[f"mask_{state}"] = getattr(result, f"{state}_mask").astype(np.uint8)
+        for q in ("nu", "nu_x", "nu_y"):
+            record[f"{q}_{state}"] = getattr(result, f"{state}_{q}")
+    for name in h5layout.TRAJECTORY:
+        record[f"traj_{name}"] = np.asarray(result.trajectory[name], dtype=np.float64)
+    return record
+
+
+def _failed_record(task: Task, message: str) -> dict:
+    return {"type": "failed", "task": task.index, "status": h5layout.FAILED,
+            "message": message[: h5layout.MESSAGE_LEN]}
+
+
+class _StopRequested(Exception):
+    """Raised from the chain's step callback to stop at a safe point."""
+
+
+# --------------------------------------------------------------------------- running
+class _Signals:
+    """SIGTERM/SIGINT set a flag; the chains stop at their next temperature step."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.received = signum
+
+    def __exit__(self, *exc):
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+class _Progress:
+    """Rank 0's log line: tasks done / total, rate, estimated time left."""
+
+    def __init__(self, counters: SharedCounters, total: int, already: int, every: float = 10.0):
+        self.counters, self.total, self.already, self.every = counters, total, already, every
+        self.start = self.last = time.monotonic()
+
+    def maybe_report(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < self.every:
+            return
+        self.last = now
+        done = self.counters.read(FINISHED)
+        rate = done / max(now - self.start, 1e-9)
+        left = self.total - self.already - done
+        eta = f", about {left / rate / 60:.1f} min left" if rate > 0 and left > 0 else ""
+        log.info("tasks %d/%d done, %.2f tasks/min%s", self.already + done, self.total,
+                 60 * rate, eta)
+
+
+def run_ensemble(settings: EnsembleSettings, output: Path, comm, *, force: bool = False,
+                 checkpoint_seconds: float = 60.0) -> Outcome:
+    """Run (or resume) the ensemble into ``output``. Collective on ``comm`` (mpi4py).
+
+    Tasks already finished in ``output``'s journals are skipped; interrupted
+    chains resume from their last checkpoint. SIGTERM/SIGINT stop every rank at
+    its next safe point; the outcome then says ``interrupted``.
+    """
+    output = Path(output)
+    plan = comm.bcast(_plan(settings, output, force) if comm.rank == 0 else None, root=0)
+    if plan.error:
+        raise HpcnetError(plan.error)
+    total = len(settings.tasks())
+    jdir = journal_dir(output)
+    if not jdir.is_dir():  # finished earlier: the file is complete
+        return Outcome(total, plan.already_done, 0, False)
+    log.info("%d tasks, %d already finished, %d to run on %d rank(s)", total,
+             plan.already_done, len(plan.todo), comm.size)
+    counters = SharedCounters(comm, 4)
+    progress = _Progress(counters, total, plan.already_done) if comm.rank == 0 else None
+    name = f"attempt{plan.attempt:04d}-rank{comm.rank:05d}.jrnl"
+    with _Signals() as signals, JournalWriter(jdir / name) as journal:
+
+        def stopping() -> bool:
+            if signals.received is not None and not counters.read(STOP):
+                counters.add(STOP)
+            return bool(counters.read(STOP))
+
+        while not stopping():
+            k = counters.add(NEXT)
+            if k >= len(plan.todo):
+                break
+            task = plan.todo[k]
+            try:
+                _run_task(task, settings, plan.checkpoints.get(task.index), journal,
+                          stopping, progress, checkpoint_seconds)
+            except _StopRequested:
+                break
+            counters.add(FINISHED)
+            if progress:
+                progress.maybe_report()
+        counters.add(RANKS_DONE)
+        while progress and counters.read(RANKS_DONE) < comm.size:
+            progress.maybe_report()
+            time.sleep(0.2)
+        comm.Barrier()
+        interrupted = bool(counters.read(STOP))
+        counters.free()
+    outcome = merge(settings, output, comm)
+    outcome.interrupted = interrupted
+    return outcome
+
+
+def _run_task(task, settings, checkpoint, journal, stopping, progress, checkpoint_seconds):
+    """Run one chain, journaling checkpoints and the result."""
+    from hpcnet.anneal import ChainState
+
+    try:
+        net = settings.network(task)
+    except HpcnetError as exc:
+        journal.append(_failed_record(task, f"network generation failed: {exc}"))
+        return
+    last_save = time.monotonic()
+
+    def on_step(info, state):
+        nonlocal last_save
+        if stopping():
+            journal.append({"type": "checkpoint", "task": task.index, **state.to_dict()})
+            raise _StopRequested
+        if time.monotonic() - last_save > checkpoint_seconds:
+            journal.append({"type": "checkpoint", "task": task.index, **state.to_dict()})
+            last_save = time.monotonic()
+        if progress:
+            progress.maybe_report()
+
+    state = ChainState.from_dict(checkpoint) if checkpoint is not None else None
+    try:
+        chain_settings = dataclasses.replace(settings.anneal, target=task.target)
+        result = run_chain(net, chain_settings, task.rng(settings.base_seed), state=state,
+                           on_step=on_step)
+    except HpcnetError as exc:
+        journal.append(_failed_record(task, str(exc)))
+        log.warning("task %d (%s) failed: %s", task.index, task.label(), exc)
+        return
+    journal.append(_done_record(task, net, result))
+
+
+# --------------------------------------------------------------------------- merging
+def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
+    """Rebuild ``output`` from the journals with parallel HDF5. Collective on ``comm``."""
+    import h5py
+    from mpi4py import MPI
+
+    from hpcnet.petsc_env import options_snapshot
+
+    jdir = journal_dir(output)
+    tasks = settings.tasks()
+    files = journal_files(jdir)
+    finished: dict[int, dict] = {}
+    partial: set[int] = set()
+    for path in files[comm.rank:: comm.size]:
+        for record in read_journal(path):
+            index = int(record["task"])
+            if str(record["type"]) == "checkpoint":
+                partial.add(index)
+            else:
+                finished[index] = record
+    done_rows = [r for r in finished.values() if int(r["status"]) == h5layout.DONE]
+    local_max = np.array([max([int(r["n_nodes"]) for r in done_rows], default=1),
+                          max([int(r["n_bonds"]) for r in done_rows], default=1),
+                          max([int(r["n_steps"]) for r in done_rows], default=1)])
+    global_max = np.zeros_like(local_max)
+    comm.Allreduce(local_max, global_max, op=MPI.MAX)
+    statuses = comm.allgather(({i: int(r["status"]) for i, r in finished.items()}, partial))
+    status = np.full(len(tasks), h5layout.PENDING, np.int8)
+    for _, part in statuses:
+        status[list(part)] = h5layout.PARTIAL
+    for fin, _ in statuses:
+        for index, value in fin.items():
+            status[index] = value
+    done, failed = int(np.sum(status == h5layout.DONE)), int(np.sum(status == h5layout.FAILED))
+    complete = done + failed == len(tasks)
+    attrs = {
+        "hpcnet_version": __version__, "settings": settings.to_json(),
+        "petsc_options": options_snapshot(), "kinds": list(KINDS), "complete": complete,
+        "n_tasks": len(tasks), "n_done": done, "n_failed": failed,
+        "status_names": {str(k): v for k, v in h5layout.STATUS_NAMES.items()},
+    }
+    part = Path(str(output) + ".part")
+    if comm.rank == 0:
+        part.unlink(missing_ok=True)
+    comm.Barrier()
+    kwargs = {"driver": "mpio", "comm": comm} if comm.size > 1 else {}
+    with h5py.File(part, "w", **kwargs) as fh:
+        h5layout.create(fh, len(tasks), *map(int, global_max), attrs=attrs)
+        if comm.rank == 0:
+            t = fh["tasks"]
+            t["kind"][:] = [KINDS.index(task.kind) for task in tasks]
+            t["size"][:] = [task.size for task in tasks]
+            t["seed"][:] = [task.seed for task in tasks]
+            t["target"][:] = [task.target for task in tasks]
+            t["status"][:] = status
+        for index, record in finished.items():
+            if int(record["status"]) == h5layout.DONE:
+                h5layout.write_row(fh, index, record)
+            else:
+                fh["tasks/message"][index] = str(record["message"]).encode()
+    comm.Barrier()
+    if comm.rank == 0:
+        os.replace(part, output)
+        if complete:
+            shutil.rmtree(jdir)
+    comm.Barrier()
+    return Outcome(len(tasks), done, failed, False)
