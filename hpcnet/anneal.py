@@ -20,6 +20,7 @@ it bit for bit as if never interrupted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -138,6 +139,14 @@ class AnnealSettings:
         return cls(**{k: v for k, v in json.loads(text).items() if k in known})
 
 
+def network_fingerprint(net: Network) -> str:
+    """SHA-1 of the network's positions, bonds and stiffnesses (checkpoints name their network)."""
+    digest = hashlib.sha1()
+    for array in (net.positions, net.bonds, net.stiffness):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
 def energy(ev: Evaluation, target: float, lambda_iso: float) -> float:
     """``E = |ν − ν*| + λ_iso |ν_x − ν_y|``."""
     return abs(ev.nu - target) + lambda_iso * abs(ev.nu_x - ev.nu_y)
@@ -162,7 +171,7 @@ class ChainState:
     """
 
     settings: str  # AnnealSettings JSON: a resume must use the same settings
-    n_bonds: int
+    network: str  # network_fingerprint of the chain's network
     step: int  # the next temperature step (greedy: removals done)
     mask: np.ndarray
     base_mask: np.ndarray  # the evaluator's factorised base (needed for bit-identical resume)
@@ -207,9 +216,9 @@ class ChainState:
                 kwargs[f.name] = np.asarray(data[f.name], dtype=np.float64)
             else:
                 kwargs[f.name] = get(f.name)
-        for name in ("settings", "rng_state", "status"):
+        for name in ("settings", "network", "rng_state", "status"):
             kwargs[name] = str(kwargs[name])
-        for name in ("n_bonds", "step", "n_proposals", "n_accepted"):
+        for name in ("step", "n_proposals", "n_accepted"):
             kwargs[name] = int(kwargs[name])
         for name in ("lambda_bound", "wall_time"):
             kwargs[name] = float(kwargs[name])
@@ -324,9 +333,8 @@ class _Chain:
         self.t_start = time.perf_counter()
 
     def _check_resumable(self, state: ChainState) -> None:
-        if state.n_bonds != self.net.n_bonds:
-            raise HpcnetError(f"checkpoint is for a network of {state.n_bonds} bonds, "
-                              f"this one has {self.net.n_bonds}")
+        if state.network != network_fingerprint(self.net):
+            raise HpcnetError("checkpoint was made for a different network")
         saved = json.loads(state.settings)
         now = asdict(self.s)
         changed = [k for k in now if k != "checkpoint_every" and saved.get(k) != now[k]]
@@ -363,7 +371,7 @@ class _Chain:
 
     def state(self) -> ChainState:
         return ChainState(
-            settings=self.s.to_json(), n_bonds=self.net.n_bonds, step=self.step,
+            settings=self.s.to_json(), network=network_fingerprint(self.net), step=self.step,
             mask=self.ev.mask.copy(), base_mask=self.ev.base_mask.copy(),
             lambda_bound=float(self.ev.lambda_bound), initial=self.initial.copy(),
             best_mask=self.best_mask.copy(), best=self.best.copy(),

@@ -80,7 +80,7 @@ class BondSystem:
         outer = self.coef[:, :, None] * self.coef[:, None, :]
         self._bond_entries = (self.stiffness[:, None] * outer.reshape(M, 16)).ravel()
         self._pin_entries = np.full(len(self.pinned), self.pin_scale)
-        self._bond_diagonal = self.stiffness * np.sum(self.coef**2, axis=1)
+        self.bond_diagonal = self.stiffness * np.sum(self.coef**2, axis=1)
 
     def full_diagonal(self) -> np.ndarray:
         """Diagonal of the full network's K on the unpinned DOFs."""
@@ -90,7 +90,7 @@ class BondSystem:
 
     def mean_pinned_diagonal(self, mask: np.ndarray) -> float:
         """Mean diagonal entry of the pinned stiffness of ``mask``."""
-        total = float(np.dot(np.asarray(mask, dtype=np.float64), self._bond_diagonal))
+        total = float(np.dot(np.asarray(mask, dtype=np.float64), self.bond_diagonal))
         return (total + self.pin_scale * len(self.pinned)) / self.n_dof
 
     def pinned_values(self, mask: np.ndarray) -> np.ndarray:

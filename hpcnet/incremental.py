@@ -158,13 +158,17 @@ def _require_rigid(system: BondSystem, mask: np.ndarray, factor: PinnedFactor) -
     raise FloppyNetworkError(max(extra, 1))
 
 
-def _gather(system: BondSystem, bonds: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+def _gather(system: BondSystem, bonds: np.ndarray, vectors: np.ndarray,
+            columns: np.ndarray | None = None) -> np.ndarray:
     """``b_tᵀ v`` for bonds t and columns v of the (2N, k) ``vectors``: (len(bonds), k).
 
+    ``columns`` picks some columns of ``vectors`` (without copying it whole).
     Written as four explicit products so that every entry has the same
     round-off whatever the shapes (the chain's determinism depends on it).
     """
     picked = vectors[system.dofs[bonds]]  # (t, 4, k)
+    if columns is not None:
+        picked = picked[:, :, columns]
     c = system.coef[bonds][:, :, None]
     return ((picked[:, 0] * c[:, 0] + picked[:, 1] * c[:, 1]) + picked[:, 2] * c[:, 2]) \
         + picked[:, 3] * c[:, 3]
@@ -219,11 +223,13 @@ class IncrementalPoisson:
     prefix : str
         PETSc options prefix of the factorisation.
 
-    Rigidity: every proposal is certified rigid with RIGID_MARGIN to spare.
-    The evaluator keeps a lower bound of λ_min of the current state (exact at
-    each refactorisation, then multiplied by each accepted removal's
-    determinant ratio); a proposal whose bound falls below the threshold gets
-    an exact λ_min (Lanczos on the Woodbury inverse) before it is decided.
+    Rigidity: every accepted state is certified rigid with RIGID_MARGIN to
+    spare. The evaluator keeps a lower bound ℓ of λ_min of the current state
+    (exact at each refactorisation); a removal lowers it at most to
+    ``(1 − χ) ℓ`` or, sharper, ``(1 − χ) ℓ / (k |K⁻¹b|² ℓ + 1 − χ)`` (from the
+    secular equation of the rank-one update); a proposal whose bound falls
+    below the threshold gets an exact λ_min (Lanczos on the Woodbury inverse)
+    before it is decided.
     """
 
     def __init__(self, system: BondSystem, mask: np.ndarray, *, base_mask=None,
@@ -233,8 +239,11 @@ class IncrementalPoisson:
         self.refactor_every = int(refactor_every)
         self.n_refactor = 0
         self.n_exact_eigen = 0
+        n, R = system.n_dof, self.refactor_every
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._cache_max = max(2 * refactor_every + 8, int(cache_mb * 2**20 / (8 * system.n_dof)))
+        self._cache_max = max(16, int(cache_mb * 2**20 / (8 * n)))
+        self._W = np.zeros((n, R))  # K₀⁻¹ b_t of the bonds t in D, one slot each
+        self._capS = np.zeros((R, R))  # capS[p, q] = b_{t_p}ᵀ K₀⁻¹ b_{t_q} (slots p, q)
         mask = np.array(mask, dtype=bool)
         base = mask if base_mask is None else np.array(base_mask, dtype=bool)
         self._factor = PinnedFactor(system, base, prefix)
@@ -242,7 +251,7 @@ class IncrementalPoisson:
         self._rebase(base, mask, lam_base=lam_base)
         if lambda_bound is not None:
             self.lambda_bound = float(lambda_bound)
-        elif base_mask is not None and not np.array_equal(base, mask):
+        elif not np.array_equal(base, mask):
             self.lambda_bound = self._smallest_eigenvalue(mask)
 
     # ----------------------------------------------------------------- state
@@ -255,6 +264,7 @@ class IncrementalPoisson:
         self.base_mask = base.copy()
         self.lambda_bound = lam_base
         self._cache.clear()
+        self._slot: dict[int, int] = {}
         self._beta0 = None
         self._pending = None
         s = self.system
@@ -266,51 +276,75 @@ class IncrementalPoisson:
         self._BH0 = _gather(s, all_bonds, self._H0)
         self._set_mask(mask)
 
-    def _capacitance(self, mask: np.ndarray):
-        """(D, W_D, LU of Cap_D) for the bonds where ``mask`` differs from the base."""
-        D = np.flatnonzero(mask != self.base_mask)
-        if len(D) == 0:
-            return D, None, None
-        W = self._columns(D)
-        sigma_k = np.where(mask[D], 1.0, -1.0) * self.system.stiffness[D]
-        cap = np.diag(1.0 / sigma_k) + _gather(self.system, D, W)
-        return D, W, la.lu_factor(cap, check_finite=False)
-
     def _set_mask(self, mask: np.ndarray) -> None:
-        """Recompute every quantity of the current state from (base, mask)."""
+        """Make ``mask`` (at most ``refactor_every`` bonds from the base) the current state.
+
+        Every quantity is a function of (base, mask) alone: the slots hold the
+        same numbers whatever order the bonds of D arrived in.
+        """
+        s = self.system
+        D = np.flatnonzero(mask != self.base_mask)
+        if len(D) > self.refactor_every:
+            raise ValueError("mask too far from the base; rebase first")
+        members = D.tolist()
+        staying = set(members)
+        slot = {b: q for b, q in self._slot.items() if b in staying}
+        arrivals = [b for b in members if b not in slot]
+        free = sorted(set(range(self.refactor_every)) - set(slot.values()))
+        for b, q in zip(arrivals, free, strict=False):
+            slot[b] = q
+            self._W[:, q] = self._column(b)
+        self._slot = slot
         self.mask = mask.copy()
-        self._D, _, self._lu = self._capacitance(mask)
-        if self._lu is None:
+        self._D = D
+        self._order = np.array([slot[b] for b in members], dtype=np.int64)
+        self._diag_sum = float(np.dot(mask.astype(np.float64), s.bond_diagonal))
+        if arrivals:
+            new = np.array([slot[b] for b in arrivals], dtype=np.int64)
+            self._capS[self._order[:, None], new[None, :]] = _gather(s, D, self._W, new)
+            self._capS[new[:, None], self._order[None, :]] = _gather(
+                s, np.array(arrivals), self._W, self._order)
+        if len(D) == 0:
+            self._lu = None
             self._zX = self._zH = np.zeros((0, 2))
-            E = self._E0
+            self._E = self._E0
         else:
-            self._zX = la.lu_solve(self._lu, self._BX0[self._D], check_finite=False)
-            self._zH = la.lu_solve(self._lu, self._BH0[self._D], check_finite=False)
-            E = self._E0 - self._BH0[self._D].T @ self._zX
-        self.current = Evaluation.of_strains(E)
-        self._E = E
+            sigma_k = np.where(mask[D], 1.0, -1.0) * s.stiffness[D]
+            cap = self._capS[np.ix_(self._order, self._order)] + np.diag(1.0 / sigma_k)
+            self._lu = la.lu_factor(cap, check_finite=False)
+            self._zX = la.lu_solve(self._lu, self._BX0[D], check_finite=False)
+            self._zH = la.lu_solve(self._lu, self._BH0[D], check_finite=False)
+            self._E = self._E0 - self._BH0[D].T @ self._zX
+        self.current = Evaluation.of_strains(self._E)
+
+    def _column(self, b: int) -> np.ndarray:
+        """``K₀⁻¹ b_b``, cached (least recently used dropped)."""
+        w = self._cache.get(b)
+        if w is None:
+            w = self._factor.solve(self.system.bond_vector(b))
+            self._cache[b] = w
+            if len(self._cache) > self._cache_max:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(b)
+        return w
 
     def _columns(self, bonds: np.ndarray) -> np.ndarray:
-        """(2N, len(bonds)) columns ``K₀⁻¹ b_b``, cached (least recently used dropped)."""
-        cols = []
-        for b in bonds.tolist():
-            w = self._cache.get(b)
-            if w is None:
-                w = self._factor.solve(self.system.bond_vector(b))
-                self._cache[b] = w
-                if len(self._cache) > self._cache_max:
-                    self._cache.popitem(last=False)
-            else:
-                self._cache.move_to_end(b)
-            cols.append(w)
-        return np.column_stack(cols)
+        if len(bonds) == 1:
+            return self._column(int(bonds[0]))[:, None]
+        return np.column_stack([self._column(b) for b in bonds.tolist()])
 
     def _smallest_eigenvalue(self, mask: np.ndarray) -> float:
         """Exact λ_min of the pinned stiffness of ``mask`` (Lanczos on the Woodbury inverse)."""
         from scipy.sparse.linalg import LinearOperator, eigsh
 
         self.n_exact_eigen += 1
-        D, W, lu = self._capacitance(mask)
+        D = np.flatnonzero(mask != self.base_mask)
+        W = self._columns(D) if len(D) else None
+        lu = None
+        if len(D):
+            sigma_k = np.where(mask[D], 1.0, -1.0) * self.system.stiffness[D]
+            lu = la.lu_factor(np.diag(1.0 / sigma_k) + _gather(self.system, D, W))
 
         def apply(v):
             y = self._factor.solve(np.ascontiguousarray(v).ravel())
@@ -337,36 +371,60 @@ class IncrementalPoisson:
 
     # ------------------------------------------------------------- proposals
     def _toggle_terms(self, S: np.ndarray):
-        """``G = U_Sᵀ K⁻¹ U_S`` and the current ``U_Sᵀ x_a``, ``U_Sᵀ h_c``."""
+        """``G = U_Sᵀ K⁻¹ U_S``, the current ``U_Sᵀ x_a``, ``U_Sᵀ h_c``, and ``K⁻¹ U_S``
+        (the last as a function, computed only when asked)."""
         W = self._columns(S)
         G = _gather(self.system, S, W)
         BX, BH = self._BX0[S], self._BH0[S]
-        if self._lu is not None:
-            P = _gather(self.system, self._D, W)  # U_Dᵀ W_S
-            G = G - P.T @ la.lu_solve(self._lu, P, check_finite=False)
-            BX = BX - P.T @ self._zX
-            BH = BH - P.T @ self._zH
-        return G, BX, BH
+        if self._lu is None:
+            return G, BX, BH, lambda: W
+        P = _gather(self.system, self._D, W)  # U_Dᵀ W_S
+        Y = la.lu_solve(self._lu, P, check_finite=False)
+        G = G - P.T @ Y
+        BX = BX - P.T @ self._zX
+        BH = BH - P.T @ self._zH
+        return G, BX, BH, lambda: W - self._W @ self._in_slots(Y)
+
+    def _in_slots(self, Y: np.ndarray) -> np.ndarray:
+        """Rows of ``Y`` (one per bond of D, sorted) moved to the bonds' slots."""
+        out = np.zeros((self.refactor_every, Y.shape[1]))
+        out[self._order] = Y
+        return out
+
+    def _threshold(self, S: np.ndarray, tau: np.ndarray) -> float:
+        """:func:`rigid_threshold` of the proposed mask."""
+        s = self.system
+        total = self._diag_sum + float(np.dot(tau, s.bond_diagonal[S]))
+        return RIGID_MARGIN * ZERO_TOL * (total + s.pin_scale * len(s.pinned)) / s.n_dof
 
     def evaluate(self, toggles: np.ndarray) -> Evaluation:
         """ν of the current mask with the bonds ``toggles`` (distinct indices) flipped."""
         S = np.asarray(toggles, dtype=np.int64)
         tau = np.where(self.mask[S], -1.0, 1.0)
         k = self.system.stiffness[S]
-        G, BX, BH = self._toggle_terms(S)
+        G, BX, BH, current_columns = self._toggle_terms(S)
         ratio = _removal_ratio(tau, k, G)
         if ratio <= 0.0:
             return FLOPPY
         bound = self.lambda_bound * ratio
         if ratio < 1.0:
-            mask = self.mask.copy()
-            mask[S] ^= True
-            threshold = rigid_threshold(self.system, mask)
+            threshold = self._threshold(S, tau)
+            if bound <= threshold and len(S) == 1:
+                # Secular-equation bound with m2 = |K⁻¹ b|²: λ' ≥ δℓ / (k m2 ℓ + δ),
+                # δ = 1 − χ, ℓ = the current bound (tighter than δℓ when b is spread out).
+                w = current_columns()[:, 0]
+                ell = self.lambda_bound
+                bound = max(bound, ratio * ell / (k[0] * float(w @ w) * ell + ratio))
             if bound <= threshold:
+                mask = self.mask.copy()
+                mask[S] ^= True
                 bound = self._smallest_eigenvalue(mask)
                 if bound <= threshold:
                     return FLOPPY
         self._pending = (S.tobytes(), bound)
+        if len(S) == 1:
+            cap = 1.0 / (tau[0] * k[0]) + G[0, 0]
+            return Evaluation.of_strains(self._E - np.outer(BH[0], BX[0]) / cap)
         cap = np.diag(1.0 / (tau * k)) + G
         return Evaluation.of_strains(self._E - BH.T @ np.linalg.solve(cap, BX))
 
@@ -407,7 +465,7 @@ class IncrementalPoisson:
         G = self._beta0[C].copy()
         BX, BH = self._BX0[C], self._BH0[C]
         if self._lu is not None:
-            Z = _gather(s, C, self._columns(self._D))  # (c, m): b_tᵀ K₀⁻¹ b_d
+            Z = _gather(s, C, self._W, self._order)  # (c, m): b_tᵀ K₀⁻¹ b_d
             G -= np.einsum("cm,mc->c", Z, la.lu_solve(self._lu, Z.T, check_finite=False))
             BX = BX - Z @ self._zX
             BH = BH - Z @ self._zH

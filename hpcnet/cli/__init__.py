@@ -50,9 +50,9 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from hpcnet.cli import generate, importnet, poisson
+    from hpcnet.cli import anneal, generate, importnet, poisson
 
-    for module in (generate, importnet, poisson):
+    for module in (generate, importnet, poisson, anneal):
         cli.add_command(module.command)
 
 
