@@ -59,7 +59,8 @@ class AnnealSettings:
     lambda_iso : float
         Weight of the isotropy term ``|ν_x − ν_y|`` in E.
     tol : float or None
-        Early stop once ``|ν − ν*| < tol`` and ``|ν_x − ν_y| < iso_tol``; None: never.
+        Early stop once the best state has ``|ν − ν*| < tol`` and
+        ``|ν_x − ν_y| < iso_tol``; None: never.
     iso_tol : float
         Isotropy demanded by the early stop.
     method : str
@@ -355,9 +356,10 @@ class _Chain:
             self.best_mask = self.ev.mask.copy()
 
     def reached(self) -> bool:
-        cur = self.ev.current
-        return self.s.tol is not None and abs(cur.nu - self.s.target) < self.s.tol \
-            and abs(cur.nu_x - cur.nu_y) < self.s.iso_tol
+        """Whether the best state meets the early-stop criterion."""
+        nu, nu_x, nu_y, _ = self.best
+        return self.s.tol is not None and abs(nu - self.s.target) < self.s.tol \
+            and abs(nu_x - nu_y) < self.s.iso_tol
 
     def record(self, temperature: float, acceptance: float) -> None:
         cur = self.ev.current

@@ -142,18 +142,26 @@ def rigid_threshold(system: BondSystem, mask: np.ndarray) -> float:
     return RIGID_MARGIN * ZERO_TOL * system.mean_pinned_diagonal(mask)
 
 
-def _require_rigid(system: BondSystem, mask: np.ndarray, factor: PinnedFactor) -> float:
-    """Smallest pinned eigenvalue of the factorised ``mask``; FloppyNetworkError if ~0.
+def _factor_rigid(system: BondSystem, mask: np.ndarray, prefix: str) -> tuple[PinnedFactor, float]:
+    """Factorise ``mask`` and return the factor with its smallest pinned eigenvalue.
 
-    Uses ElasticSolver's criterion, so a network ``hpcnet poisson`` accepts is accepted.
+    Raises FloppyNetworkError (counting the zero modes) under ElasticSolver's
+    criterion, so that a network ``hpcnet poisson`` accepts is accepted here.
     """
     from petsc4py import PETSc
 
     from hpcnet.rigidity import count_zero_modes
 
-    lam = factor.smallest_eigenvalue()
+    factor, lam = None, 0.0
+    try:
+        factor = PinnedFactor(system, mask, prefix)
+        lam = factor.smallest_eigenvalue()
+    except (SolverError, PETSc.Error):
+        pass
     if lam > ZERO_TOL * system.mean_pinned_diagonal(mask):
-        return lam
+        return factor, lam
+    if factor is not None:
+        factor.destroy()
     extra = count_zero_modes(system.pinned_matrix(mask), PETSc.COMM_SELF)
     raise FloppyNetworkError(max(extra, 1))
 
@@ -246,8 +254,7 @@ class IncrementalPoisson:
         self._capS = np.zeros((R, R))  # capS[p, q] = b_{t_p}ᵀ K₀⁻¹ b_{t_q} (slots p, q)
         mask = np.array(mask, dtype=bool)
         base = mask if base_mask is None else np.array(base_mask, dtype=bool)
-        self._factor = PinnedFactor(system, base, prefix)
-        lam_base = _require_rigid(system, base, self._factor)
+        self._factor, lam_base = _factor_rigid(system, base, prefix)
         self._rebase(base, mask, lam_base=lam_base)
         if lambda_bound is not None:
             self.lambda_bound = float(lambda_bound)
@@ -500,8 +507,7 @@ class FullPoisson:
         self.n_refactor = 0
         self.mask = np.array(mask, dtype=bool)
         self.base_mask = self.mask
-        self._factor = PinnedFactor(system, self.mask, prefix)
-        self.lambda_bound = _require_rigid(system, self.mask, self._factor)
+        self._factor, self.lambda_bound = _factor_rigid(system, self.mask, prefix)
         self.current = self._solve(self.mask, factorised=True)
         self._last: tuple[np.ndarray, Evaluation] | None = None
 
