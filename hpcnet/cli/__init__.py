@@ -50,9 +50,9 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from hpcnet.cli import bonds, generate, importnet, modes, poisson
+    from hpcnet.cli import anneal, bonds, generate, importnet, modes, poisson, stats
 
-    for module in (generate, importnet, poisson, modes, bonds):
+    for module in (generate, importnet, poisson, modes, bonds, anneal, stats):
         cli.add_command(module.command)
 
 

@@ -1,0 +1,515 @@
+"""One simulated-annealing (or greedy) chain that prunes a network toward a target ν.
+
+DESIGN.md §1: the state is a mask over the original bonds; a proposal toggles
+``moves`` random bonds; ``E = |ν − ν*| + λ_iso |ν_x − ν_y|``; Metropolis on
+ΔE at temperature T; ``T_{t+1} = α T_t`` from ``T0`` down to ``Tf`` with
+``Lk`` proposals per temperature. Proposals that break a constraint
+(:mod:`hpcnet.constraints`) or make the network floppy are rejected without
+computing ν. ν of each proposal comes from :class:`~hpcnet.incremental.IncrementalPoisson`
+(low-rank updates of one factorisation) or, for comparison, :class:`FullPoisson`.
+
+``method="greedy"`` removes, one at a time, the admissible bond whose removal
+lowers E most (Goodrich, Liu & Nagel's tuning by pruning) and stops when no
+removal lowers E.
+
+A chain is resumable: ``on_step(info, state)`` receives after every
+temperature step (every removal, for greedy) a :class:`ChainState` holding
+everything needed to continue, and ``run_chain(..., state=state)`` continues
+it bit for bit as if never interrupted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from hpcnet.bondsystem import BondSystem
+from hpcnet.constraints import Constraints
+from hpcnet.errors import HpcnetError
+from hpcnet.incremental import Evaluation, FullPoisson, IncrementalPoisson
+from hpcnet.network import Network
+
+METHODS = ("sa", "greedy")
+EVALUATORS = ("incremental", "full")
+#: Per-step trajectory entries (one value per temperature step or greedy removal).
+TRAJECTORY_FIELDS = ("T", "nu", "nu_x", "nu_y", "bonds", "acceptance", "energy")
+
+
+@dataclass
+class AnnealSettings:
+    """Every knob of one chain; plain fields, so ``asdict()`` round-trips through JSON/HDF5.
+
+    Attributes
+    ----------
+    target : float
+        Target Poisson's ratio ν* in [-1, 1].
+    t0, alpha, tf : float
+        Schedule ``T_t = t0 · alpha^t`` for every ``T_t ≥ tf``.
+    lk : int
+        Proposals per temperature (length of each Markov chain).
+    moves : int
+        Bonds toggled per proposal.
+    lambda_iso : float
+        Weight of the isotropy term ``|ν_x − ν_y|`` in E.
+    tol : float or None
+        Early stop once the best state has ``|ν − ν*| < tol`` and
+        ``|ν_x − ν_y| < iso_tol``; None: never.
+    iso_tol : float
+        Isotropy demanded by the early stop.
+    method : str
+        "sa" (simulated annealing) or "greedy".
+    keep_degree : bool
+        Keep every node at ≥ 3 bonds.
+    convex_only : bool
+        Refuse removals that create a reflex inner corner (see :mod:`hpcnet.constraints`).
+    evaluator : str
+        "incremental" (Woodbury updates of one factorisation) or "full" (re-solve each
+        proposal; for benchmarks and checks).
+    refactor_every : int
+        Refactorise once the state differs from the factorised base in more bonds.
+    checkpoint_every : int
+        Temperature steps between checkpoints (used by the CLI and the ensemble runner).
+    """
+
+    target: float = -0.9
+    t0: float = 0.02
+    alpha: float = 0.9
+    tf: float = 2e-4
+    lk: int = 400
+    moves: int = 1
+    lambda_iso: float = 1.0
+    tol: float | None = None
+    iso_tol: float = 0.1
+    method: str = "sa"
+    keep_degree: bool = True
+    convex_only: bool = True
+    evaluator: str = "incremental"
+    refactor_every: int = 64
+    checkpoint_every: int = 10
+
+    def validate(self) -> AnnealSettings:
+        """Raise HpcnetError naming the first bad value; returns self."""
+        def bad(name, why):
+            raise HpcnetError(f"anneal setting {name} = {getattr(self, name)!r}: {why}")
+
+        if not (-1.0 <= self.target <= 1.0):
+            bad("target", "must lie in [-1, 1]")
+        if not self.t0 > 0:
+            bad("t0", "must be positive")
+        if not 0.0 < self.alpha < 1.0:
+            bad("alpha", "must lie strictly between 0 and 1")
+        if not 0.0 < self.tf <= self.t0:
+            bad("tf", f"must be positive and at most t0 = {self.t0}")
+        for name in ("lk", "moves", "refactor_every", "checkpoint_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                bad(name, "must be a positive integer")
+        if not self.lambda_iso >= 0:
+            bad("lambda_iso", "must be non-negative")
+        if self.tol is not None and not self.tol > 0:
+            bad("tol", "must be positive (or None to never stop early)")
+        if not self.iso_tol > 0:
+            bad("iso_tol", "must be positive")
+        if self.method not in METHODS:
+            bad("method", f"choose from {', '.join(METHODS)}")
+        if self.evaluator not in EVALUATORS:
+            bad("evaluator", f"choose from {', '.join(EVALUATORS)}")
+        return self
+
+    @property
+    def n_steps(self) -> int:
+        """Number of temperatures ``T_t = t0 α^t ≥ tf``."""
+        return int(math.floor(math.log(self.tf / self.t0) / math.log(self.alpha) + 1e-9)) + 1
+
+    def temperature(self, step: int) -> float:
+        return self.t0 * self.alpha**step
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> AnnealSettings:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in json.loads(text).items() if k in known})
+
+
+def network_fingerprint(net: Network) -> str:
+    """SHA-1 of the network's positions, bonds and stiffnesses (checkpoints name their network)."""
+    digest = hashlib.sha1()
+    for array in (net.positions, net.bonds, net.stiffness):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def energy(ev: Evaluation, target: float, lambda_iso: float) -> float:
+    """``E = |ν − ν*| + λ_iso |ν_x − ν_y|``."""
+    return abs(ev.nu - target) + lambda_iso * abs(ev.nu_x - ev.nu_y)
+
+
+def metropolis_accept(delta_e: float, temperature: float, rng: np.random.Generator) -> bool:
+    """Paper eq. (2): accept when ΔE ≤ 0, else with probability ``exp(−ΔE/T)``.
+
+    A uniform number is drawn only when ΔE > 0.
+    """
+    if delta_e <= 0.0:
+        return True
+    return bool(rng.random() < math.exp(-delta_e / temperature))
+
+
+@dataclass
+class ChainState:
+    """A checkpoint of a chain between two temperature steps (or greedy removals).
+
+    Plain fields only; :meth:`to_dict` / :meth:`from_dict` give a flat mapping
+    of numpy arrays, numbers and strings for npz or HDF5.
+    """
+
+    settings: str  # AnnealSettings JSON: a resume must use the same settings
+    network: str  # network_fingerprint of the chain's network
+    step: int  # the next temperature step (greedy: removals done)
+    mask: np.ndarray
+    base_mask: np.ndarray  # the evaluator's factorised base (needed for bit-identical resume)
+    lambda_bound: float
+    initial: np.ndarray  # ν, ν_x, ν_y of the initial network
+    best_mask: np.ndarray
+    best: np.ndarray  # ν, ν_x, ν_y, E of the best state so far
+    rng_state: str  # JSON of rng.bit_generator.state
+    trajectory: dict = field(default_factory=dict)
+    n_proposals: int = 0
+    n_accepted: int = 0
+    wall_time: float = 0.0
+    status: str = "running"
+
+    def to_dict(self) -> dict:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "trajectory":
+                out.update({f"trajectory/{k}": np.asarray(v) for k, v in value.items()})
+            else:
+                out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data) -> ChainState:
+        """Inverse of :meth:`to_dict` (accepts an npz file, an h5py group or a dict)."""
+        def get(name):
+            value = data[name]
+            value = value[()] if hasattr(value, "shape") and value.shape == () else value
+            return value.decode() if isinstance(value, bytes) else value
+
+        kwargs = {}
+        for f in fields(cls):
+            if f.name == "trajectory":
+                kwargs["trajectory"] = {k: np.asarray(data[f"trajectory/{k}"])
+                                        for k in TRAJECTORY_FIELDS
+                                        if f"trajectory/{k}" in _keys(data)}
+            elif f.name in ("mask", "base_mask", "best_mask"):
+                kwargs[f.name] = np.asarray(data[f.name], dtype=bool)
+            elif f.name in ("initial", "best"):
+                kwargs[f.name] = np.asarray(data[f.name], dtype=np.float64)
+            else:
+                kwargs[f.name] = get(f.name)
+        for name in ("settings", "network", "rng_state", "status"):
+            kwargs[name] = str(kwargs[name])
+        for name in ("step", "n_proposals", "n_accepted"):
+            kwargs[name] = int(kwargs[name])
+        for name in ("lambda_bound", "wall_time"):
+            kwargs[name] = float(kwargs[name])
+        return cls(**kwargs)
+
+    def save(self, path) -> None:
+        """Write to ``path`` (npz), atomically."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".part")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **self.to_dict())
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path) -> ChainState:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return cls.from_dict({k: data[k] for k in data.files})
+        except (OSError, ValueError, KeyError) as exc:
+            raise HpcnetError(f"{path}: not a readable chain checkpoint: {exc}") from None
+
+
+def _keys(data):
+    if hasattr(data, "files"):
+        return data.files
+    if hasattr(data, "visit"):  # h5py group: nested names
+        names = []
+        data.visit(names.append)
+        return names
+    return data.keys()
+
+
+@dataclass
+class ChainResult:
+    """What one chain produced. Masks are over the original network's bonds."""
+
+    initial_mask: np.ndarray
+    final_mask: np.ndarray
+    best_mask: np.ndarray
+    initial_nu: float
+    initial_nu_x: float
+    initial_nu_y: float
+    final_nu: float
+    final_nu_x: float
+    final_nu_y: float
+    best_nu: float
+    best_nu_x: float
+    best_nu_y: float
+    best_energy: float
+    trajectory: dict  # TRAJECTORY_FIELDS -> equal-length 1-D arrays
+    n_proposals: int
+    n_accepted: int
+    wall_time: float
+    status: str  # "done", "early-stop"
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """Passed to ``on_step`` after each temperature step (greedy: each removal)."""
+
+    step: int
+    n_steps: int  # planned steps (greedy: bonds, an upper bound)
+    temperature: float
+    nu: float
+    nu_x: float
+    nu_y: float
+    best_nu: float
+    energy: float
+    best_energy: float
+    bonds: int
+    acceptance: float
+    n_proposals: int
+
+
+class _Chain:
+    """The running state shared by the SA and greedy loops."""
+
+    def __init__(self, net: Network, settings: AnnealSettings, rng, state: ChainState | None):
+        self.net = net
+        self.s = settings
+        self.rng = rng
+        self.constraints = Constraints(net, settings.keep_degree, settings.convex_only)
+        system = BondSystem(net)
+        evaluator_cls = IncrementalPoisson if settings.evaluator == "incremental" else FullPoisson
+        if state is None:
+            mask = np.ones(net.n_bonds, dtype=bool)
+            self.ev = evaluator_cls(system, mask, refactor_every=settings.refactor_every)
+            cur = self.ev.current
+            self.initial = np.array([cur.nu, cur.nu_x, cur.nu_y])
+            self.best_mask = mask.copy()
+            self.best = np.array([cur.nu, cur.nu_x, cur.nu_y, self.energy(cur)])
+            self.step = 0
+            self.trajectory = {k: [] for k in TRAJECTORY_FIELDS}
+            self.n_proposals = self.n_accepted = 0
+            self.wall_before = 0.0
+            self.status = "running"
+        else:
+            self._check_resumable(state)
+            self.ev = evaluator_cls(system, state.mask, base_mask=state.base_mask,
+                                    lambda_bound=state.lambda_bound,
+                                    refactor_every=settings.refactor_every)
+            rng.bit_generator.state = json.loads(state.rng_state)
+            self.initial = state.initial.copy()
+            self.best_mask = state.best_mask.copy()
+            self.best = state.best.copy()
+            self.step = state.step
+            self.trajectory = {k: list(state.trajectory.get(k, [])) for k in TRAJECTORY_FIELDS}
+            self.n_proposals, self.n_accepted = state.n_proposals, state.n_accepted
+            self.wall_before = state.wall_time
+            self.status = state.status
+        self.e_cur = self.energy(self.ev.current)
+        self.t_start = time.perf_counter()
+
+    def _check_resumable(self, state: ChainState) -> None:
+        if state.network != network_fingerprint(self.net):
+            raise HpcnetError("checkpoint was made for a different network")
+        saved = json.loads(state.settings)
+        now = asdict(self.s)
+        changed = [k for k in now if k != "checkpoint_every" and saved.get(k) != now[k]]
+        if changed:
+            raise HpcnetError("checkpoint was made with different settings: "
+                              + ", ".join(f"{k} = {saved.get(k)!r} (now {now[k]!r})"
+                                          for k in changed))
+
+    def energy(self, ev: Evaluation) -> float:
+        return energy(ev, self.s.target, self.s.lambda_iso)
+
+    def accept(self, toggles: np.ndarray) -> None:
+        cur = self.ev.accept(toggles)
+        self.n_accepted += 1
+        self.e_cur = self.energy(cur)
+        if self.e_cur < self.best[3]:
+            self.best = np.array([cur.nu, cur.nu_x, cur.nu_y, self.e_cur])
+            self.best_mask = self.ev.mask.copy()
+
+    def reached(self) -> bool:
+        """Whether the best state meets the early-stop criterion."""
+        nu, nu_x, nu_y, _ = self.best
+        return self.s.tol is not None and abs(nu - self.s.target) < self.s.tol \
+            and abs(nu_x - nu_y) < self.s.iso_tol
+
+    def record(self, temperature: float, acceptance: float) -> None:
+        cur = self.ev.current
+        for key, value in zip(TRAJECTORY_FIELDS,
+                              (temperature, cur.nu, cur.nu_x, cur.nu_y,
+                               int(self.ev.mask.sum()), acceptance, self.e_cur), strict=True):
+            self.trajectory[key].append(value)
+
+    def wall_time(self) -> float:
+        return self.wall_before + time.perf_counter() - self.t_start
+
+    def state(self) -> ChainState:
+        return ChainState(
+            settings=self.s.to_json(), network=network_fingerprint(self.net), step=self.step,
+            mask=self.ev.mask.copy(), base_mask=self.ev.base_mask.copy(),
+            lambda_bound=float(self.ev.lambda_bound), initial=self.initial.copy(),
+            best_mask=self.best_mask.copy(), best=self.best.copy(),
+            rng_state=json.dumps(self.rng.bit_generator.state),
+            trajectory=self._trajectory_arrays(), n_proposals=self.n_proposals,
+            n_accepted=self.n_accepted, wall_time=self.wall_time(), status=self.status)
+
+    def _trajectory_arrays(self) -> dict:
+        out = {k: np.asarray(v, dtype=np.float64) for k, v in self.trajectory.items()}
+        out["bonds"] = out["bonds"].astype(np.int64)
+        return out
+
+    def info(self, n_steps: int, temperature: float, acceptance: float) -> StepInfo:
+        cur = self.ev.current
+        return StepInfo(self.step, n_steps, temperature, cur.nu, cur.nu_x, cur.nu_y,
+                        float(self.best[0]), self.e_cur, float(self.best[3]),
+                        int(self.ev.mask.sum()), acceptance, self.n_proposals)
+
+    def result(self) -> ChainResult:
+        cur = self.ev.current
+        b = self.best
+        return ChainResult(
+            initial_mask=np.ones(self.net.n_bonds, dtype=bool), final_mask=self.ev.mask.copy(),
+            best_mask=self.best_mask.copy(),
+            initial_nu=float(self.initial[0]), initial_nu_x=float(self.initial[1]),
+            initial_nu_y=float(self.initial[2]),
+            final_nu=cur.nu, final_nu_x=cur.nu_x, final_nu_y=cur.nu_y,
+            best_nu=float(b[0]), best_nu_x=float(b[1]), best_nu_y=float(b[2]),
+            best_energy=float(b[3]), trajectory=self._trajectory_arrays(),
+            n_proposals=self.n_proposals, n_accepted=self.n_accepted,
+            wall_time=self.wall_time(), status=self.status)
+
+
+def _propose(rng: np.random.Generator, n_bonds: int, moves: int) -> np.ndarray:
+    if moves == 1:
+        return np.array([rng.integers(n_bonds)])
+    return rng.choice(n_bonds, size=moves, replace=False)
+
+
+def _run_sa(chain: _Chain, on_step) -> None:
+    s = chain.s
+    n_steps = s.n_steps
+    n_bonds = chain.net.n_bonds
+    while chain.step < n_steps and chain.status == "running":
+        T = s.temperature(chain.step)
+        accepted = tried = 0
+        for _ in range(s.lk):
+            S = _propose(chain.rng, n_bonds, s.moves)
+            tried += 1
+            chain.n_proposals += 1
+            if not chain.constraints.admissible(chain.ev.mask, S):
+                continue
+            ev = chain.ev.evaluate(S)
+            if ev.floppy:
+                continue
+            if metropolis_accept(chain.energy(ev) - chain.e_cur, T, chain.rng):
+                chain.accept(S)
+                accepted += 1
+                if chain.reached():
+                    chain.status = "early-stop"
+                    break
+        chain.record(T, accepted / tried)
+        chain.step += 1
+        if chain.status == "running" and chain.step >= n_steps:
+            chain.status = "done"
+        if on_step is not None:
+            on_step(chain.info(n_steps, T, accepted / tried), chain.state())
+
+
+def _run_greedy(chain: _Chain, on_step) -> None:
+    n_bonds = chain.net.n_bonds
+    ev = chain.ev
+    while chain.status == "running":
+        present = np.flatnonzero(ev.mask)
+        ok = [b for b in present.tolist()
+              if chain.constraints.admissible(ev.mask, np.array([b]))]
+        chosen = None
+        if ok:
+            candidates = np.array(ok)
+            ratio, E = ev.removal_effects(candidates)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                nu_x = -E[:, 1, 0] / E[:, 0, 0]
+                nu_y = -E[:, 0, 1] / E[:, 1, 1]
+            energies = np.abs(0.5 * (nu_x + nu_y) - chain.s.target) \
+                + chain.s.lambda_iso * np.abs(nu_x - nu_y)
+            energies[ratio <= 0] = np.inf
+            for idx in np.argsort(energies, kind="stable"):
+                if not energies[idx] < chain.e_cur:
+                    break
+                chain.n_proposals += 1
+                trial = ev.evaluate(candidates[idx:idx + 1])  # certified rigidity, exact ν
+                if not trial.floppy and chain.energy(trial) < chain.e_cur:
+                    chosen = candidates[idx:idx + 1]
+                    break
+        if chosen is None:
+            chain.status = "done"
+        else:
+            chain.accept(chosen)
+            chain.step += 1
+            if chain.reached():
+                chain.status = "early-stop"
+            chain.record(float("nan"), 1.0)
+        if on_step is not None:
+            on_step(chain.info(n_bonds, float("nan"), 1.0), chain.state())
+
+
+def run_chain(net: Network, settings: AnnealSettings, rng: np.random.Generator, *,
+              state: ChainState | None = None,
+              on_step: Callable[[StepInfo, ChainState], None] | None = None) -> ChainResult:
+    """Run (or resume) one chain on ``net``; serial, PETSc objects on ``COMM_SELF``.
+
+    Parameters
+    ----------
+    net : Network
+        The initial network (every bond present). Must be rigid.
+    settings : AnnealSettings
+    rng : numpy.random.Generator
+        The chain's only source of randomness; its state is saved in checkpoints.
+    state : ChainState, optional
+        A checkpoint from ``on_step`` to resume from (same network and settings).
+    on_step : callable, optional
+        ``on_step(info, state)`` after each temperature step (greedy: each
+        removal); it may raise to stop the chain, e.g. on SIGTERM.
+
+    Returns
+    -------
+    ChainResult
+    """
+    settings.validate()
+    chain = _Chain(net, settings, rng, state)
+    try:
+        if chain.status == "running":
+            if settings.method == "sa":
+                _run_sa(chain, on_step)
+            else:
+                _run_greedy(chain, on_step)
+        return chain.result()
+    finally:
+        chain.ev.destroy()

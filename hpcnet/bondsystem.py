@@ -1,0 +1,144 @@
+"""The pinned stiffness system of one network under a mask over its bonds.
+
+Everything a chain of bond removals needs about the *original* network,
+computed once: the per-bond vectors ``b_b`` restricted to the unpinned DOFs,
+the uniaxial loads, the linear strain functionals, and a fixed sparsity
+pattern into which the pinned stiffness matrix of any mask is assembled by a
+single sparse product (DESIGN.md §1; pinning as in :mod:`hpcnet.stiffness`).
+
+The strain of a pinned solution needs no projection: translations do not
+change the affine fit and the rigid rotation only adds an antisymmetric part,
+so ``ε_xx = g_xxᵀ x`` and ``ε_yy = g_yyᵀ x`` are linear functionals of the
+pinned solution ``x`` itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from hpcnet.elastic import uniaxial_load
+from hpcnet.network import Network
+from hpcnet.stiffness import pinned_dofs, remove_rigid, rigid_modes
+from hpcnet.strain import AXES
+
+
+class BondSystem:
+    """Pinned stiffness, loads and strain functionals of ``net`` for any bond mask.
+
+    Attributes
+    ----------
+    dofs : (M, 4) int array
+        The DOFs ``(2i, 2i+1, 2j, 2j+1)`` each bond touches.
+    coef : (M, 4) float array
+        The entries of ``b_b`` on those DOFs (zero on pinned DOFs).
+    loads : (2N, 2) array
+        Columns: the x- and y-loads, rigid parts removed, pinned entries zero.
+    strain_functionals : (2N, 2) array
+        Columns ``g_xx``, ``g_yy``: ``ε_xx = g_xxᵀ x``, ``ε_yy = g_yyᵀ x``.
+    """
+
+    def __init__(self, net: Network):
+        self.net = net
+        self.n_dof = net.n_dof
+        self.n_bonds = net.n_bonds
+        self.stiffness = net.stiffness.copy()
+        self.pinned = pinned_dofs(net.positions)
+        free = np.ones(self.n_dof)
+        free[self.pinned] = 0.0
+        i, j = net.bonds[:, 0], net.bonds[:, 1]
+        e = net.unit_vectors()
+        self.dofs = np.column_stack([2 * i, 2 * i + 1, 2 * j, 2 * j + 1])
+        self.coef = np.column_stack([-e, e]) * free[self.dofs]
+        self.loads = self._loads(free)
+        self.strain_functionals = self._strain_functionals(free)
+        self._build_pattern()
+
+    # ------------------------------------------------------------- assembly
+    def _build_pattern(self) -> None:
+        """CSR pattern of the full network and the map from bond entries to it."""
+        M, n = self.n_bonds, self.n_dof
+        rows = np.repeat(self.dofs, 4, axis=1).ravel()
+        cols = np.tile(self.dofs, (1, 4)).ravel()
+        # Pinned DOFs carry a scaled identity so that the matrix stays definite.
+        self.pin_scale = float(np.mean(self.full_diagonal()))
+        rows = np.concatenate([rows, self.pinned])
+        cols = np.concatenate([cols, self.pinned])
+        n_entries = 16 * M + len(self.pinned)
+        pattern = sp.csr_matrix((np.arange(1, n_entries + 1, dtype=np.float64), (rows, cols)),
+                                shape=(n, n))
+        pattern.sum_duplicates()
+        pattern.sort_indices()
+        self.indptr = pattern.indptr.astype(np.int32)
+        self.indices = pattern.indices.astype(np.int32)
+        # scatter[p, q] = 1 when bond entry q (or pin entry) lands in pattern slot p.
+        slot = sp.csr_matrix((np.arange(pattern.nnz, dtype=np.float64) + 1.0,
+                              pattern.indices, pattern.indptr), shape=(n, n))
+        where = np.asarray(slot[rows, cols]).ravel().astype(np.int64) - 1
+        self._scatter = sp.csr_matrix((np.ones(n_entries), (where, np.arange(n_entries))),
+                                      shape=(pattern.nnz, n_entries))
+        outer = self.coef[:, :, None] * self.coef[:, None, :]
+        self._bond_entries = (self.stiffness[:, None] * outer.reshape(M, 16)).ravel()
+        self._pin_entries = np.full(len(self.pinned), self.pin_scale)
+        self.bond_diagonal = self.stiffness * np.sum(self.coef**2, axis=1)
+
+    def full_diagonal(self) -> np.ndarray:
+        """Diagonal of the full network's K on the unpinned DOFs."""
+        d = np.zeros(self.n_dof)
+        np.add.at(d, self.dofs, self.stiffness[:, None] * self.coef**2)
+        return d
+
+    def mean_pinned_diagonal(self, mask: np.ndarray) -> float:
+        """Mean diagonal entry of the pinned stiffness of ``mask``."""
+        total = float(np.dot(np.asarray(mask, dtype=np.float64), self.bond_diagonal))
+        return (total + self.pin_scale * len(self.pinned)) / self.n_dof
+
+    def pinned_values(self, mask: np.ndarray) -> np.ndarray:
+        """CSR values, on the fixed pattern, of the pinned stiffness of ``mask``."""
+        weights = np.repeat(np.asarray(mask, dtype=np.float64), 16) * self._bond_entries
+        return self._scatter @ np.concatenate([weights, self._pin_entries])
+
+    def pinned_matrix(self, mask: np.ndarray) -> sp.csr_matrix:
+        """The pinned stiffness of ``mask`` as a scipy CSR matrix (on the fixed pattern)."""
+        return sp.csr_matrix((self.pinned_values(mask), self.indices, self.indptr),
+                             shape=(self.n_dof, self.n_dof))
+
+    # ------------------------------------------------------ loads and strain
+    def _loads(self, free: np.ndarray) -> np.ndarray:
+        R = rigid_modes(self.net.positions)
+        F = np.column_stack([remove_rigid(uniaxial_load(self.net, a), R) for a in AXES])
+        return F * free[:, None]
+
+    def _strain_functionals(self, free: np.ndarray) -> np.ndarray:
+        """``g_xx``, ``g_yy`` of the least-squares affine fit (see :func:`affine_strain`)."""
+        X = self.net.positions - self.net.positions.mean(axis=0)
+        coeff = X @ np.linalg.inv(X.T @ X)  # A = Σ_i u_i coeff_iᵀ
+        g = np.zeros((self.n_dof, 2))
+        g[0::2, 0] = coeff[:, 0]  # ε_xx = A_00 = Σ_i u_ix coeff_i0
+        g[1::2, 1] = coeff[:, 1]  # ε_yy = A_11 = Σ_i u_iy coeff_i1
+        return g * free[:, None]
+
+    # --------------------------------------------------------- bond gathers
+    def bond_vector(self, bond: int) -> np.ndarray:
+        """``b_b`` restricted to the unpinned DOFs, as a dense 2N vector."""
+        v = np.zeros(self.n_dof)
+        v[self.dofs[bond]] = self.coef[bond]
+        return v
+
+    def gather(self, bonds: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """``b_tᵀ v`` for each bond ``t`` in ``bonds`` and each column ``v`` of ``vectors``.
+
+        ``vectors`` is (2N,) or (2N, k); the result is (len(bonds),) or (len(bonds), k).
+        """
+        picked = vectors[self.dofs[bonds]]  # (t, 4) or (t, 4, k)
+        c = self.coef[bonds]
+        if vectors.ndim == 1:
+            return np.einsum("tq,tq->t", picked, c)
+        return np.einsum("tqk,tq->tk", picked, c)
+
+
+def poisson_from_strains(E: np.ndarray) -> tuple[float, float, float]:
+    """(ν, ν_x, ν_y) from ``E[c, a]``: strain component c (xx, yy) under load a (x, y)."""
+    nu_x = -E[1, 0] / E[0, 0]
+    nu_y = -E[0, 1] / E[1, 1]
+    return 0.5 * (nu_x + nu_y), float(nu_x), float(nu_y)

@@ -1,0 +1,554 @@
+"""Poisson's ratio of a network under bond toggles: incremental and full evaluators.
+
+:class:`IncrementalPoisson` keeps one sparse Cholesky factorisation of the
+pinned stiffness ``K₀`` of a *base* mask and evaluates any other mask by the
+Sherman-Morrison-Woodbury identity: the current mask differs from the base by
+the bonds ``D`` (signs ``σ``), ``K = K₀ + U_D C_D U_Dᵀ`` with ``U_D`` the
+columns ``b_t`` and ``C_D = diag(σ_t k_t)``, so
+
+    K⁻¹ = K₀⁻¹ − W_D Cap_D⁻¹ W_Dᵀ,   W_D = K₀⁻¹ U_D,   Cap_D = C_D⁻¹ + U_Dᵀ W_D.
+
+Strains are linear functionals ``g_cᵀ x`` of the responses, so a proposal
+toggling bonds ``S`` needs only ``K₀⁻¹ b_s`` (one cached solve per bond), a
+few gathers and an ``|S| × |S|`` capacitance matrix ``S_cur = C_S⁻¹ +
+U_Sᵀ K⁻¹ U_S``. The same matrix decides floppiness: with ``Ŝ = |C_S|^½ S_cur
+|C_S|^½`` (for one removal, ``Ŝ = χ_b − 1`` with ``χ_b = k_b b_bᵀ K⁺ b_b``),
+the proposed network is rigid exactly when ``Ŝ`` has one clearly negative
+eigenvalue per removed bond (Haynsworth inertia); a zero eigenvalue is a new
+zero mode, and such a proposal is rejected before anything else is computed.
+The base is refactorised once ``|D|`` exceeds ``refactor_every``. Beyond
+exact zero modes, accepted states keep a margin of rigidity (RIGID_MARGIN;
+see :class:`IncrementalPoisson`), so that every state passes ElasticSolver.
+
+Every number the evaluator returns is a deterministic function of (base mask,
+current mask, proposal): nothing is carried from one accepted move to the
+next except the base factorisation, so a chain resumed from (base mask, mask)
+reproduces an uninterrupted one bit for bit.
+
+:class:`FullPoisson` is the baseline with the same interface: assemble,
+factorise, check rigidity on the factor and solve, for every proposal.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as la
+
+from hpcnet.bondsystem import BondSystem, poisson_from_strains
+from hpcnet.errors import FloppyNetworkError, SolverError
+from hpcnet.rigidity import ZERO_TOL, smallest_eigenvalue
+
+#: A removal with ``1 − χ_b`` (or an eigenvalue of ``Ŝ``) above ``−FLOPPY_TOL`` creates a zero mode.
+FLOPPY_TOL = 1e-9
+#: Accepted states keep their smallest pinned eigenvalue above RIGID_MARGIN × ZERO_TOL × (mean
+#: diagonal): ten times the threshold below which ElasticSolver calls a network floppy.
+RIGID_MARGIN = 10.0
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Outcome of evaluating a mask: floppy, or its Poisson's ratios."""
+
+    floppy: bool
+    nu: float = float("nan")
+    nu_x: float = float("nan")
+    nu_y: float = float("nan")
+
+    @classmethod
+    def of_strains(cls, E: np.ndarray) -> Evaluation:
+        nu, nu_x, nu_y = poisson_from_strains(E)
+        return cls(False, float(nu), nu_x, nu_y)
+
+
+FLOPPY = Evaluation(True)
+
+
+class PinnedFactor:
+    """Sparse Cholesky factorisation of the pinned stiffness of one mask.
+
+    PETSc on ``COMM_SELF`` (CHOLMOD by default; options prefix ``prefix``,
+    e.g. ``-anneal_pc_factor_mat_solver_type mumps``). The matrix keeps the
+    full network's sparsity pattern, so refactorising reuses the symbolic
+    analysis. Call :meth:`destroy` when done.
+    """
+
+    def __init__(self, system: BondSystem, mask: np.ndarray, prefix: str = "anneal_"):
+        from petsc4py import PETSc
+
+        self.system = system
+        n = system.n_dof
+        self.A = PETSc.Mat().createAIJ(
+            size=(n, n), csr=(system.indptr, system.indices, system.pinned_values(mask)),
+            comm=PETSc.COMM_SELF)
+        self.A.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+        self.A.assemble()
+        self.ksp = PETSc.KSP().create(comm=PETSc.COMM_SELF)
+        self.ksp.setOperators(self.A)
+        self.ksp.setType(PETSc.KSP.Type.PREONLY)
+        pc = self.ksp.getPC()
+        pc.setType(PETSc.PC.Type.CHOLESKY)
+        pc.setFactorSolverType("cholmod")
+        self.ksp.setOptionsPrefix(prefix)
+        self.ksp.setFromOptions()
+        self._x, self._b = self.A.createVecs()
+        self._setup()
+
+    def _setup(self) -> None:
+        from petsc4py import PETSc
+
+        try:
+            self.ksp.setUp()
+        except PETSc.Error as exc:
+            raise SolverError(f"factorisation of the pinned stiffness failed: {exc}") from None
+
+    def refactor(self, mask: np.ndarray) -> None:
+        """Factorise the pinned stiffness of ``mask`` (same pattern, new values)."""
+        self.A.setValuesCSR(self.system.indptr, self.system.indices,
+                            self.system.pinned_values(mask))
+        self.A.assemble()
+        self.ksp.setOperators(self.A)
+        self._setup()
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """``K⁻¹ rhs`` for one right-hand side."""
+        self._b.setArray(rhs)
+        self.ksp.solve(self._b, self._x)
+        reason = self.ksp.getConvergedReason()
+        if reason < 0:
+            raise SolverError(f"solve with the factor failed (KSP reason {reason})")
+        return self._x.getArray().copy()
+
+    def solve_many(self, rhs: np.ndarray) -> np.ndarray:
+        """``K⁻¹ rhs`` column by column (bitwise the same as :meth:`solve`)."""
+        return np.column_stack([self.solve(rhs[:, k]) for k in range(rhs.shape[1])])
+
+    def smallest_eigenvalue(self) -> float:
+        """Smallest eigenvalue of the factorised matrix (SLEPc on the factor)."""
+        from petsc4py import PETSc
+
+        return smallest_eigenvalue(self.A, self.ksp, PETSc.COMM_SELF,
+                                   prefix=self.ksp.getOptionsPrefix() + "rigidity_")
+
+    def destroy(self) -> None:
+        for obj in (self.ksp, self.A, self._x, self._b):
+            obj.destroy()
+
+
+def rigid_threshold(system: BondSystem, mask: np.ndarray) -> float:
+    """Smallest pinned eigenvalue an accepted state must exceed (see RIGID_MARGIN)."""
+    return RIGID_MARGIN * ZERO_TOL * system.mean_pinned_diagonal(mask)
+
+
+def _factor_rigid(system: BondSystem, mask: np.ndarray, prefix: str) -> tuple[PinnedFactor, float]:
+    """Factorise ``mask`` and return the factor with its smallest pinned eigenvalue.
+
+    Raises FloppyNetworkError (counting the zero modes) under ElasticSolver's
+    criterion, so that a network ``hpcnet poisson`` accepts is accepted here.
+    """
+    from petsc4py import PETSc
+
+    from hpcnet.rigidity import count_zero_modes
+
+    factor, lam = None, 0.0
+    try:
+        factor = PinnedFactor(system, mask, prefix)
+        lam = factor.smallest_eigenvalue()
+    except (SolverError, PETSc.Error):
+        pass
+    if lam > ZERO_TOL * system.mean_pinned_diagonal(mask):
+        return factor, lam
+    if factor is not None:
+        factor.destroy()
+    extra = count_zero_modes(system.pinned_matrix(mask), PETSc.COMM_SELF)
+    raise FloppyNetworkError(max(extra, 1))
+
+
+def _gather(system: BondSystem, bonds: np.ndarray, vectors: np.ndarray,
+            columns: np.ndarray | None = None) -> np.ndarray:
+    """``b_tᵀ v`` for bonds t and columns v of the (2N, k) ``vectors``: (len(bonds), k).
+
+    ``columns`` picks some columns of ``vectors`` (without copying it whole).
+    Written as four explicit products so that every entry has the same
+    round-off whatever the shapes (the chain's determinism depends on it).
+    """
+    picked = vectors[system.dofs[bonds]]  # (t, 4, k)
+    if columns is not None:
+        picked = picked[:, :, columns]
+    c = system.coef[bonds][:, :, None]
+    return ((picked[:, 0] * c[:, 0] + picked[:, 1] * c[:, 1]) + picked[:, 2] * c[:, 2]) \
+        + picked[:, 3] * c[:, 3]
+
+
+def _removal_ratio(tau: np.ndarray, k: np.ndarray, G: np.ndarray) -> float:
+    """Lower bound of λ_min(after)/λ_min(before) for the toggles (0 when a zero mode appears).
+
+    ``G = U_Sᵀ K⁻¹ U_S`` of the current state, ``tau`` −1 (remove) / +1 (add).
+    Additions only stiffen; the removals then lower λ_min by at most the
+    determinant ratio ``det(K')/det(K'')`` (K'' = K + additions, K' ≤ K'').
+    Zero when ``Ŝ = diag(τ) + k^½ G k^½`` lacks one clearly negative
+    eigenvalue per removal (Haynsworth inertia: a new zero mode).
+    """
+    removals = tau < 0
+    n_removals = int(np.sum(removals))
+    if n_removals == 0:
+        return 1.0
+    if len(tau) == 1:
+        ratio = 1.0 - k[0] * G[0, 0]  # 1 − χ_b
+        return ratio if ratio > FLOPPY_TOL else 0.0
+    sk = np.sqrt(k)
+    S_hat = np.diag(tau) + sk[:, None] * G * sk[None, :]
+    eig = np.linalg.eigvalsh(0.5 * (S_hat + S_hat.T))
+    if np.sum(eig < -FLOPPY_TOL) < n_removals:
+        return 0.0
+    CG = (tau * k)[:, None] * G
+    adds = ~removals
+    det_all = np.linalg.det(np.eye(len(tau)) + CG)
+    det_adds = np.linalg.det(np.eye(int(adds.sum())) + CG[np.ix_(adds, adds)]) \
+        if adds.any() else 1.0
+    return float(det_all / det_adds)
+
+
+class IncrementalPoisson:
+    """ν of a masked network under bond toggles, by low-rank updates of one factorisation.
+
+    Parameters
+    ----------
+    system : BondSystem
+    mask : (M,) bool array
+        The starting state. Must be rigid.
+    base_mask : (M,) bool array, optional
+        Base to factorise (resuming a chain); defaults to ``mask``.
+    lambda_bound : float, optional
+        Lower bound of the current state's smallest pinned eigenvalue (resuming
+        a chain); by default computed.
+    refactor_every : int
+        Refactorise once the current mask differs from the base in more bonds.
+    cache_mb : float
+        Memory for cached columns ``K₀⁻¹ b_b``.
+    prefix : str
+        PETSc options prefix of the factorisation.
+
+    Rigidity: every accepted state is certified rigid with RIGID_MARGIN to
+    spare. The evaluator keeps a lower bound ℓ of λ_min of the current state
+    (exact at each refactorisation); a removal lowers it at most to
+    ``(1 − χ) ℓ`` or, sharper, ``(1 − χ) ℓ / (k |K⁻¹b|² ℓ + 1 − χ)`` (from the
+    secular equation of the rank-one update); a proposal whose bound falls
+    below the threshold gets an exact λ_min (Lanczos on the Woodbury inverse)
+    before it is decided.
+    """
+
+    def __init__(self, system: BondSystem, mask: np.ndarray, *, base_mask=None,
+                 lambda_bound: float | None = None, refactor_every: int = 64,
+                 cache_mb: float = 128.0, prefix: str = "anneal_"):
+        self.system = system
+        self.refactor_every = int(refactor_every)
+        self.n_refactor = 0
+        self.n_exact_eigen = 0
+        n, R = system.n_dof, self.refactor_every
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_max = max(16, int(cache_mb * 2**20 / (8 * n)))
+        self._W = np.zeros((n, R))  # K₀⁻¹ b_t of the bonds t in D, one slot each
+        self._capS = np.zeros((R, R))  # capS[p, q] = b_{t_p}ᵀ K₀⁻¹ b_{t_q} (slots p, q)
+        mask = np.array(mask, dtype=bool)
+        base = mask if base_mask is None else np.array(base_mask, dtype=bool)
+        self._factor, lam_base = _factor_rigid(system, base, prefix)
+        self._rebase(base, mask, lam_base=lam_base)
+        if lambda_bound is not None:
+            self.lambda_bound = float(lambda_bound)
+        elif not np.array_equal(base, mask):
+            self.lambda_bound = self._smallest_eigenvalue(mask)
+
+    # ----------------------------------------------------------------- state
+    def _rebase(self, base: np.ndarray, mask: np.ndarray, lam_base: float | None = None) -> None:
+        """Make ``base`` the factorised base and ``mask`` the current state."""
+        if lam_base is None:
+            self._factor.refactor(base)
+            lam_base = self._factor.smallest_eigenvalue()
+        self.n_refactor += 1
+        self.base_mask = base.copy()
+        self.lambda_bound = lam_base
+        self._cache.clear()
+        self._slot: dict[int, int] = {}
+        self._beta0 = None
+        self._pending = None
+        s = self.system
+        self._X0 = self._factor.solve_many(s.loads)  # responses of the base
+        self._H0 = self._factor.solve_many(s.strain_functionals)  # adjoints g_c
+        self._E0 = s.strain_functionals.T @ self._X0  # E0[c, a] = g_cᵀ x0_a
+        all_bonds = np.arange(s.n_bonds)
+        self._BX0 = _gather(s, all_bonds, self._X0)  # (M, 2): b_tᵀ x0_a
+        self._BH0 = _gather(s, all_bonds, self._H0)
+        self._set_mask(mask)
+
+    def _set_mask(self, mask: np.ndarray) -> None:
+        """Make ``mask`` (at most ``refactor_every`` bonds from the base) the current state.
+
+        Every quantity is a function of (base, mask) alone: the slots hold the
+        same numbers whatever order the bonds of D arrived in.
+        """
+        s = self.system
+        D = np.flatnonzero(mask != self.base_mask)
+        if len(D) > self.refactor_every:
+            raise ValueError("mask too far from the base; rebase first")
+        members = D.tolist()
+        staying = set(members)
+        slot = {b: q for b, q in self._slot.items() if b in staying}
+        arrivals = [b for b in members if b not in slot]
+        free = sorted(set(range(self.refactor_every)) - set(slot.values()))
+        for b, q in zip(arrivals, free, strict=False):
+            slot[b] = q
+            self._W[:, q] = self._column(b)
+        self._slot = slot
+        self.mask = mask.copy()
+        self._D = D
+        self._order = np.array([slot[b] for b in members], dtype=np.int64)
+        self._diag_sum = float(np.dot(mask.astype(np.float64), s.bond_diagonal))
+        if arrivals:
+            new = np.array([slot[b] for b in arrivals], dtype=np.int64)
+            self._capS[self._order[:, None], new[None, :]] = _gather(s, D, self._W, new)
+            self._capS[new[:, None], self._order[None, :]] = _gather(
+                s, np.array(arrivals), self._W, self._order)
+        if len(D) == 0:
+            self._lu = None
+            self._zX = self._zH = np.zeros((0, 2))
+            self._E = self._E0
+        else:
+            sigma_k = np.where(mask[D], 1.0, -1.0) * s.stiffness[D]
+            cap = self._capS[np.ix_(self._order, self._order)] + np.diag(1.0 / sigma_k)
+            self._lu = la.lu_factor(cap, check_finite=False)
+            self._zX = la.lu_solve(self._lu, self._BX0[D], check_finite=False)
+            self._zH = la.lu_solve(self._lu, self._BH0[D], check_finite=False)
+            self._E = self._E0 - self._BH0[D].T @ self._zX
+        self.current = Evaluation.of_strains(self._E)
+
+    def _column(self, b: int) -> np.ndarray:
+        """``K₀⁻¹ b_b``, cached (least recently used dropped)."""
+        w = self._cache.get(b)
+        if w is None:
+            w = self._factor.solve(self.system.bond_vector(b))
+            self._cache[b] = w
+            if len(self._cache) > self._cache_max:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(b)
+        return w
+
+    def _columns(self, bonds: np.ndarray) -> np.ndarray:
+        if len(bonds) == 1:
+            return self._column(int(bonds[0]))[:, None]
+        return np.column_stack([self._column(b) for b in bonds.tolist()])
+
+    def _smallest_eigenvalue(self, mask: np.ndarray) -> float:
+        """Exact λ_min of the pinned stiffness of ``mask`` (Lanczos on the Woodbury inverse)."""
+        from scipy.sparse.linalg import LinearOperator, eigsh
+
+        self.n_exact_eigen += 1
+        D = np.flatnonzero(mask != self.base_mask)
+        W = self._columns(D) if len(D) else None
+        lu = None
+        if len(D):
+            sigma_k = np.where(mask[D], 1.0, -1.0) * self.system.stiffness[D]
+            lu = la.lu_factor(np.diag(1.0 / sigma_k) + _gather(self.system, D, W))
+
+        def apply(v):
+            y = self._factor.solve(np.ascontiguousarray(v).ravel())
+            if lu is None:
+                return y
+            return y - W @ la.lu_solve(lu, _gather(self.system, D, y[:, None])[:, 0])
+
+        n = self.system.n_dof
+        op = LinearOperator((n, n), matvec=apply, dtype=np.float64)
+        theta = eigsh(op, k=1, which="LA", v0=np.ones(n), tol=1e-10,
+                      return_eigenvectors=False)[0]
+        return 1.0 / theta if theta > 0 else 0.0
+
+    def reset(self, mask: np.ndarray, base_mask: np.ndarray | None = None,
+              lambda_bound: float | None = None) -> None:
+        """Jump to ``mask`` with ``base_mask`` (default ``mask``) as the factorised base."""
+        mask = np.array(mask, dtype=bool)
+        base = mask if base_mask is None else np.array(base_mask, dtype=bool)
+        self._rebase(base, mask)
+        if lambda_bound is not None:
+            self.lambda_bound = float(lambda_bound)
+        elif not np.array_equal(base, mask):
+            self.lambda_bound = self._smallest_eigenvalue(mask)
+
+    # ------------------------------------------------------------- proposals
+    def _toggle_terms(self, S: np.ndarray):
+        """``G = U_Sᵀ K⁻¹ U_S``, the current ``U_Sᵀ x_a``, ``U_Sᵀ h_c``, and ``K⁻¹ U_S``
+        (the last as a function, computed only when asked)."""
+        W = self._columns(S)
+        G = _gather(self.system, S, W)
+        BX, BH = self._BX0[S], self._BH0[S]
+        if self._lu is None:
+            return G, BX, BH, lambda: W
+        P = _gather(self.system, self._D, W)  # U_Dᵀ W_S
+        Y = la.lu_solve(self._lu, P, check_finite=False)
+        G = G - P.T @ Y
+        BX = BX - P.T @ self._zX
+        BH = BH - P.T @ self._zH
+        return G, BX, BH, lambda: W - self._W @ self._in_slots(Y)
+
+    def _in_slots(self, Y: np.ndarray) -> np.ndarray:
+        """Rows of ``Y`` (one per bond of D, sorted) moved to the bonds' slots."""
+        out = np.zeros((self.refactor_every, Y.shape[1]))
+        out[self._order] = Y
+        return out
+
+    def _threshold(self, S: np.ndarray, tau: np.ndarray) -> float:
+        """:func:`rigid_threshold` of the proposed mask."""
+        s = self.system
+        total = self._diag_sum + float(np.dot(tau, s.bond_diagonal[S]))
+        return RIGID_MARGIN * ZERO_TOL * (total + s.pin_scale * len(s.pinned)) / s.n_dof
+
+    def evaluate(self, toggles: np.ndarray) -> Evaluation:
+        """ν of the current mask with the bonds ``toggles`` (distinct indices) flipped."""
+        S = np.asarray(toggles, dtype=np.int64)
+        tau = np.where(self.mask[S], -1.0, 1.0)
+        k = self.system.stiffness[S]
+        G, BX, BH, current_columns = self._toggle_terms(S)
+        ratio = _removal_ratio(tau, k, G)
+        if ratio <= 0.0:
+            return FLOPPY
+        bound = self.lambda_bound * ratio
+        if ratio < 1.0:
+            threshold = self._threshold(S, tau)
+            if bound <= threshold and len(S) == 1:
+                # Secular-equation bound with m2 = |K⁻¹ b|²: λ' ≥ δℓ / (k m2 ℓ + δ),
+                # δ = 1 − χ, ℓ = the current bound (tighter than δℓ when b is spread out).
+                w = current_columns()[:, 0]
+                ell = self.lambda_bound
+                bound = max(bound, ratio * ell / (k[0] * float(w @ w) * ell + ratio))
+            if bound <= threshold:
+                mask = self.mask.copy()
+                mask[S] ^= True
+                bound = self._smallest_eigenvalue(mask)
+                if bound <= threshold:
+                    return FLOPPY
+        self._pending = (S.tobytes(), bound)
+        if len(S) == 1:
+            cap = 1.0 / (tau[0] * k[0]) + G[0, 0]
+            return Evaluation.of_strains(self._E - np.outer(BH[0], BX[0]) / cap)
+        cap = np.diag(1.0 / (tau * k)) + G
+        return Evaluation.of_strains(self._E - BH.T @ np.linalg.solve(cap, BX))
+
+    def accept(self, toggles: np.ndarray) -> Evaluation:
+        """Flip ``toggles`` (just evaluated, not floppy); returns the new state's evaluation."""
+        S = np.asarray(toggles, dtype=np.int64)
+        if self._pending is None or self._pending[0] != S.tobytes():
+            if self.evaluate(S).floppy:
+                raise SolverError("accept() of a proposal that makes the network floppy")
+        bound = self._pending[1]
+        mask = self.mask.copy()
+        mask[S] ^= True
+        if np.count_nonzero(mask != self.base_mask) > self.refactor_every:
+            self._rebase(mask, mask)
+        else:
+            self._set_mask(mask)
+            self.lambda_bound = bound
+        self._pending = None
+        return self.current
+
+    # ---------------------------------------------------------------- greedy
+    def removal_effects(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The effect of removing each present bond in ``candidates`` on its own.
+
+        Returns ``ratio`` (``1 − χ_b``, the bound on λ_min(after)/λ_min(now);
+        0 where the removal creates a zero mode) and ``E`` (len, 2, 2): the
+        strains after the removal (NaN where floppy). Rigidity beyond the
+        zero-mode test is left to :meth:`evaluate` of the chosen bond.
+        """
+        s = self.system
+        C = np.asarray(candidates, dtype=np.int64)
+        if self._beta0 is None:  # b_tᵀ K₀⁻¹ b_t for every bond, once per base
+            beta = np.empty(s.n_bonds)
+            for b in range(s.n_bonds):
+                w = self._factor.solve(s.bond_vector(b))
+                beta[b] = _gather(s, np.array([b]), w[:, None])[0, 0]
+            self._beta0 = beta
+        G = self._beta0[C].copy()
+        BX, BH = self._BX0[C], self._BH0[C]
+        if self._lu is not None:
+            Z = _gather(s, C, self._W, self._order)  # (c, m): b_tᵀ K₀⁻¹ b_d
+            G -= np.einsum("cm,mc->c", Z, la.lu_solve(self._lu, Z.T, check_finite=False))
+            BX = BX - Z @ self._zX
+            BH = BH - Z @ self._zH
+        k = s.stiffness[C]
+        ratio = 1.0 - k * G
+        ratio[ratio <= FLOPPY_TOL] = 0.0
+        cap = np.where(ratio > 0, -1.0 / k + G, np.nan)
+        E = self._E[None] - BH[:, :, None] * BX[:, None, :] / cap[:, None, None]
+        return ratio, E
+
+    def destroy(self) -> None:
+        self._factor.destroy()
+        self._cache.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.destroy()
+
+
+class FullPoisson:
+    """The baseline: every evaluation assembles, factorises, checks rigidity and solves.
+
+    Same interface as :class:`IncrementalPoisson`. Rigidity is tested on the
+    fresh factor as :class:`~hpcnet.elastic.ElasticSolver` does (SLEPc, the
+    smallest eigenvalue of the pinned matrix), against the same threshold.
+    """
+
+    def __init__(self, system: BondSystem, mask: np.ndarray, *, prefix: str = "anneal_", **_):
+        self.system = system
+        self.n_refactor = 0
+        self.mask = np.array(mask, dtype=bool)
+        self.base_mask = self.mask
+        self._factor, self.lambda_bound = _factor_rigid(system, self.mask, prefix)
+        self.current = self._solve(self.mask, factorised=True)
+        self._last: tuple[np.ndarray, Evaluation] | None = None
+
+    def _solve(self, mask: np.ndarray, factorised: bool = False) -> Evaluation:
+        from petsc4py import PETSc
+
+        self.n_refactor += 1
+        try:
+            if not factorised:
+                self._factor.refactor(mask)
+            if self._factor.smallest_eigenvalue() <= rigid_threshold(self.system, mask):
+                return FLOPPY
+        except (SolverError, PETSc.Error):
+            return FLOPPY
+        X = self._factor.solve_many(self.system.loads)
+        return Evaluation.of_strains(self.system.strain_functionals.T @ X)
+
+    def evaluate(self, toggles: np.ndarray) -> Evaluation:
+        mask = self.mask.copy()
+        mask[np.asarray(toggles, dtype=np.int64)] ^= True
+        self._last = (mask, self._solve(mask))
+        return self._last[1]
+
+    def accept(self, toggles: np.ndarray) -> Evaluation:
+        mask = self.mask.copy()
+        mask[np.asarray(toggles, dtype=np.int64)] ^= True
+        last = self._last
+        self.current = last[1] if last and np.array_equal(last[0], mask) else self._solve(mask)
+        self.mask = self.base_mask = mask
+        return self.current
+
+    def reset(self, mask: np.ndarray, base_mask: np.ndarray | None = None,
+              lambda_bound: float | None = None) -> None:
+        self.mask = self.base_mask = np.array(mask, dtype=bool)
+        self.current = self._solve(self.mask)
+
+    def destroy(self) -> None:
+        self._factor.destroy()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.destroy()
