@@ -240,6 +240,11 @@ def run_ensemble(settings: EnsembleSettings, output: Path, comm, *, force: bool 
     its next safe point; the outcome then says ``interrupted``.
     """
     output = Path(output)
+    with _Signals() as signals:
+        return _run(settings, output, comm, signals, force, checkpoint_seconds)
+
+
+def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
     plan = comm.bcast(_plan(settings, output, force) if comm.rank == 0 else None, root=0)
     if plan.error:
         raise HpcnetError(plan.error)
@@ -252,7 +257,7 @@ def run_ensemble(settings: EnsembleSettings, output: Path, comm, *, force: bool 
     counters = SharedCounters(comm, 4)
     progress = _Progress(counters, total, plan.already_done) if comm.rank == 0 else None
     name = f"attempt{plan.attempt:04d}-rank{comm.rank:05d}.jrnl"
-    with _Signals() as signals, JournalWriter(jdir / name) as journal:
+    with JournalWriter(jdir / name) as journal:
 
         def stopping() -> bool:
             if signals.received is not None and not counters.read(STOP):

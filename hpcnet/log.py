@@ -9,10 +9,10 @@ import os
 def mpi_rank_size() -> tuple[int, int]:
     """Rank and size from the launcher's environment, without importing MPI."""
     for rank_var, size_var in (
-        ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
-        ("PMIX_RANK", "OMPI_COMM_WORLD_SIZE"),
-        ("PMI_RANK", "PMI_SIZE"),
-        ("RANK", "WORLD_SIZE"),
+        ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),  # mpirun (OpenMPI)
+        ("SLURM_PROCID", "SLURM_NTASKS"),  # srun
+        ("PMI_RANK", "PMI_SIZE"),  # MPICH's hydra
+        ("RANK", "WORLD_SIZE"),  # torchrun
     ):
         if rank_var in os.environ and size_var in os.environ:
             return int(os.environ[rank_var]), int(os.environ[size_var])

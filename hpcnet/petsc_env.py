@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import re
 
-_PETSC_OPTION = re.compile(r"^-[A-Za-z]\w+$")
+_PETSC_OPTION = re.compile(r"^-[A-Za-z][A-Za-z0-9]*_\w+$")
 _NUMBER = re.compile(r"^-?\d*\.?\d+([eE][-+]?\d+)?$")
 
 
 def split_petsc_options(argv: list[str]) -> tuple[list[str], list[str]]:
     """Split ``argv`` into (PETSc options with their values, the rest).
 
-    A PETSc option is a single dash followed by a word of two or more
-    characters (``-ksp_monitor``, ``-elastic_pc_type gamg``); the next token
-    is its value unless it is itself an option. Short CLI flags such as ``-o``
-    and ``-k`` are single letters and stay with the CLI.
+    A PETSc option is a single dash followed by a word with an underscore
+    (``-log_view``, ``-elastic_pc_type gamg``); the next token is its value
+    unless it is itself an option. CLI flags (``-o``, ``-k``, ``-vv``) have
+    no underscore and stay with the CLI.
     """
     petsc, rest = [], []
     k = 0

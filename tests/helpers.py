@@ -10,7 +10,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_env(**extra: str) -> dict[str, str]:
+def child_env(**extra: str) -> dict[str, str]:
     """Environment for child processes: this checkout first on the path, MPI as root allowed."""
     env = os.environ.copy()
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
@@ -22,7 +22,7 @@ def test_env(**extra: str) -> dict[str, str]:
 
 def run_cli(*args, check: bool = True, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
     """``python -m hpcnet ARGS`` with output captured; asserts success when ``check``."""
-    proc = subprocess.run([sys.executable, "-m", "hpcnet", *map(str, args)], env=test_env(),
+    proc = subprocess.run([sys.executable, "-m", "hpcnet", *map(str, args)], env=child_env(),
                           capture_output=True, text=True, timeout=timeout, **kw)
     if check:
         assert proc.returncode == 0, f"hpcnet {args} failed:\n{proc.stdout}\n{proc.stderr}"
@@ -34,7 +34,7 @@ def mpirun(n: int, *args, check: bool = True, timeout: float = 300,
     """``mpirun -n N python ARGS`` (ARGS start with '-m module' or a script path)."""
     cmd = ["mpirun", "-n", str(n), "--oversubscribe", sys.executable, *map(str, args)]
     kw.setdefault("cwd", REPO)
-    proc = subprocess.run(cmd, env=test_env(), capture_output=True, text=True,
+    proc = subprocess.run(cmd, env=child_env(), capture_output=True, text=True,
                           timeout=timeout, **kw)
     if check:
         assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"

@@ -86,3 +86,13 @@ def test_help_lists_every_command_and_defaults():
     for name in ("generate", "poisson", "import"):
         assert name in top
     assert "[default: 0" in run_cli("generate", "--help").stdout
+
+
+def test_petsc_options_are_split_from_cli_flags():
+    from hpcnet.petsc_env import split_petsc_options
+
+    petsc, rest = split_petsc_options(
+        ["-vv", "poisson", "net.h5", "-elastic_ksp_type", "cg", "-k", "20",
+         "-elastic_ksp_rtol", "-1e-3", "-log_view", "--json", "-o", "x.h5"])
+    assert petsc == ["-elastic_ksp_type", "cg", "-elastic_ksp_rtol", "-1e-3", "-log_view"]
+    assert rest == ["-vv", "poisson", "net.h5", "-k", "20", "--json", "-o", "x.h5"]

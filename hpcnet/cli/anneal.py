@@ -16,8 +16,29 @@ import click
 
 from hpcnet.anneal import AnnealSettings
 
-#: AnnealSettings fields set per task rather than by an option.
-PER_TASK = ("target",)
+#: AnnealSettings fields that are no option here: the target is per task, and the
+#: ensemble checkpoints by time (--checkpoint-seconds).
+NOT_OPTIONS = ("target", "checkpoint_every")
+#: Help and choices of the AnnealSettings options.
+ANNEAL_HELP = {
+    "t0": "Initial temperature T0.",
+    "alpha": "Cooling rate α: T ← αT after each temperature.",
+    "tf": "Final temperature Tf.",
+    "lk": "Proposals per temperature (Markov chain length Lk).",
+    "moves": "Bonds toggled per proposal.",
+    "lambda_iso": "Weight λ_iso of |ν_x − ν_y| in the energy E = |ν − ν*| + λ_iso |ν_x − ν_y|.",
+    "tol": "Stop early once |ν − ν*| < TOL and |ν_x − ν_y| < --iso-tol.  [default: off]",
+    "iso_tol": "Isotropy demanded by the early stop.",
+    "method": "sa: simulated annealing; greedy: remove, one at a time, the bond whose "
+              "removal lowers E most (Goodrich, Liu & Nagel's pruning).",
+    "keep_degree": "Keep every node at ≥ 3 bonds (d + 1).",
+    "convex_only": "Refuse removals that create a non-convex (re-entrant) face.",
+    "evaluator": "ν of proposals by low-rank (Woodbury) updates of one factorisation, or "
+                 "by a full re-solve (slow; for checks and benchmarks).",
+    "refactor_every": "Refactorise once the state differs from the factorised one in this "
+                      "many bonds.",
+}
+CHOICES = {"method": ["sa", "greedy"], "evaluator": ["incremental", "full"]}
 
 
 def _config_callback(ctx, param, path):
@@ -48,12 +69,12 @@ def _anneal_options(func):
     """One option per AnnealSettings field, with its default and help."""
     hints = typing.get_type_hints(AnnealSettings)
     for f in reversed(dataclasses.fields(AnnealSettings)):
-        if f.name in PER_TASK:
+        if f.name in NOT_OPTIONS:
             continue
         flag = "--" + f.name.replace("_", "-")
-        help_text = f.metadata.get("help", "")
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        choices = f.metadata.get("choices")
+        help_text = ANNEAL_HELP[f.name]
+        default = f.default
+        choices = CHOICES.get(f.name)
         if hints[f.name] is bool:
             option = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=default,
                                   help=help_text)
@@ -106,12 +127,12 @@ def command(ctx, kinds, sizes, seeds, targets, direction, base_seed, distortion,
     (or `--resume -o OUTPUT`) skips finished tasks; SIGTERM stops at a safe
     point with exit status 75 and a resumable file.
     """
-    from mpi4py import MPI
-
+    from hpcnet.cli.common import mpi_world
     from hpcnet.ensemble import EXIT_INTERRUPTED, EnsembleSettings, run_ensemble, stored_settings
     from hpcnet.errors import HpcnetError
     from hpcnet.tasks import parse_floats, parse_ints, parse_kinds
 
+    comm = mpi_world()  # first: it decides which h5py to import
     if direction and targets:
         raise click.UsageError("give --direction or --target(s), not both")
     if direction:
@@ -132,7 +153,6 @@ def command(ctx, kinds, sizes, seeds, targets, direction, base_seed, distortion,
             packing_fraction=packing_fraction)
         settings.anneal.validate()
         settings.tasks()  # validates sizes and targets
-    comm = MPI.COMM_WORLD
     outcome = run_ensemble(settings, output, comm, force=force,
                            checkpoint_seconds=checkpoint_seconds)
     if comm.rank == 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -14,6 +16,23 @@ def world():
     from petsc4py import PETSc
 
     return PETSc.COMM_WORLD
+
+
+def mpi_world():
+    """mpi4py's COMM_WORLD, with h5py's MPI build selected when there are several ranks.
+
+    Debian's h5py picks its MPI build at first import only when mpirun's
+    variables are set; under srun they are not, so the choice is made here,
+    before anything imports h5py.
+    """
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    if comm.size > 1:
+        if "h5py" in sys.modules and not sys.modules["h5py"].get_config().mpi:
+            raise RuntimeError("h5py was imported before MPI was set up")
+        os.environ.setdefault("H5PY_ALWAYS_USE_MPI", "1")
+    return comm
 
 
 def check_output(path: Path, force: bool) -> None:
