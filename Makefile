@@ -14,7 +14,7 @@ export OPENBLAS_NUM_THREADS := 1
 DEBIAN_PACKAGES := python3 python3-venv python3-dev python3-pip openmpi-bin \
 	python3-mpi4py python3-petsc4py python3-slepc4py libpetsc-real3.18-dev \
 	libslepc-real3.18-dev python3-h5py-mpi python3-scipy python3-matplotlib python3-pil \
-	libopenblas0-pthread
+	libopenblas0-pthread slurmctld slurmd slurm-client
 
 .PHONY: run test install system-deps bench lint clean
 
