@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.helpers import test_env
+from tests.helpers import child_env
 
 DAEMONS = ("slurmctld", "slurmd")
 CLIENTS = ("sbatch", "scontrol", "sinfo", "squeue", "scancel", "srun")
@@ -96,7 +96,7 @@ def _die_with_parent() -> None:
 
 def _client_env(conf: Path) -> dict[str, str]:
     """The tests' environment without any Slurm setting inherited from an outer job."""
-    env = {key: value for key, value in test_env().items()
+    env = {key: value for key, value in child_env().items()
            if not key.startswith(("SLURM_", "SBATCH_", "SRUN_", "SALLOC_", "SQUEUE_",
                                   "SCANCEL_", "SINFO_"))}
     env["SLURM_CONF"] = str(conf)
