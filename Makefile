@@ -18,11 +18,14 @@ DEBIAN_PACKAGES := python3 python3-venv python3-dev python3-pip openmpi-bin \
 
 .PHONY: run test install system-deps bench lint clean
 
+# The main job on a small embedded default: an ensemble of all three kinds, two sizes,
+# three seeds and both targets (36 chains) on 2 ranks, then its statistics. Re-running
+# resumes (or reports the finished run); `make clean` starts over.
+RUN_ENSEMBLE := --kinds tri,delaunay,packing --sizes 8,12 --seeds 0-2 --targets -0.9,0.9
+
 run: install
-	$(PY) -m hpcnet generate --kind tri --size 12 --seed 0 --distortion 0.3 -o results/tri.h5 --force
-	$(PY) -m hpcnet generate --kind delaunay --size 12 --seed 0 -o results/delaunay.h5 --force
-	$(PY) -m hpcnet generate --kind packing --size 12 --seed 0 -o results/packing.h5 --force
-	for k in tri delaunay packing; do $(PY) -m hpcnet poisson results/$$k.h5 || exit 1; done
+	mpirun -n 2 $(PY) -m hpcnet anneal $(RUN_ENSEMBLE) -o results/ensemble.h5
+	$(PY) -m hpcnet stats results/ensemble.h5 --csv results/ensemble-stats.csv
 
 test: install
 	$(PY) -m pytest -q
@@ -33,6 +36,8 @@ lint: install
 bench: install
 	$(PY) benchmarks/bench_poisson.py
 	$(PY) benchmarks/bench_modes.py
+	$(PY) benchmarks/bench_anneal.py
+	$(PY) benchmarks/bench_ensemble.py
 
 install: $(STAMP)
 

@@ -23,9 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from mpi4py import MPI
 
 from hpcnet import __version__, h5layout
 from hpcnet.anneal import AnnealSettings, run_chain
+from hpcnet.bonds import bond_statistics
 from hpcnet.counter import SharedCounters
 from hpcnet.errors import HpcnetError
 from hpcnet.generators import KINDS, generate
@@ -79,6 +81,8 @@ class Outcome:
     done: int
     failed: int
     interrupted: bool
+    wall_seconds: float = 0.0  # this run, start to end
+    io_seconds: float = 0.0  # journal appends and the HDF5 merge (the largest over ranks)
 
     @property
     def complete(self) -> bool:
@@ -114,6 +118,7 @@ class Plan:
     todo: list[Task]
     checkpoints: dict[int, dict]
     already_done: int
+    already_failed: int = 0
     error: str | None = None
 
 
@@ -130,7 +135,10 @@ def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
             f"options (or just --resume), or pass --force to start over"))
     tasks = settings.tasks()
     if previous is not None and not jdir.is_dir():  # a finished run: nothing to do
-        return Plan(0, [], {}, len(tasks))
+        import h5py
+
+        with h5py.File(output, "r") as fh:
+            return Plan(0, [], {}, int(fh.attrs["n_done"]), int(fh.attrs["n_failed"]))
     if output.exists() and not jdir.is_dir():
         return Plan(0, [], {}, 0, error=f"{output} exists and is not an hpcnet ensemble; "
                                          f"pass --force to overwrite it")
@@ -160,6 +168,8 @@ def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
 def _done_record(task: Task, net, result) -> dict:
     """A finished chain as a flat dict of arrays (one journal record, one HDF5 row)."""
     n0 = int(result.initial_mask.sum())
+    sigma2 = {state: bond_statistics(net.pruned(getattr(result, f"{state}_mask"))).sigma2
+              for state in ("initial", "final")}
     record = {
         "type": "done", "task": task.index, "status": h5layout.DONE,
         "positions": net.positions, "bonds": net.bonds,
@@ -171,6 +181,7 @@ def _done_record(task: Task, net, result) -> dict:
         "acceptance": result.n_accepted / max(result.n_proposals, 1),
         "energy_best": result.best_energy,
         "n_steps": len(result.trajectory["T"]),
+        "sigma2_initial": sigma2["initial"], "sigma2_final": sigma2["final"],
     }
     for state in ("initial", "final", "best"):
         record[f"mask_{state}"] = getattr(result, f"{state}_mask").astype(np.uint8)
@@ -214,21 +225,27 @@ class _Signals:
 class _Progress:
     """Rank 0's log line: tasks done / total, rate, estimated time left."""
 
-    def __init__(self, counters: SharedCounters, total: int, already: int, every: float = 10.0):
+    def __init__(self, counters: SharedCounters, total: int, already: int, every: float = 5.0):
         self.counters, self.total, self.already, self.every = counters, total, already, every
         self.start = self.last = time.monotonic()
 
-    def maybe_report(self, force: bool = False) -> None:
+    def maybe_report(self, task: Task | None = None, info=None) -> None:
+        """Log progress if ``every`` seconds have passed; ``info`` is rank 0's chain step."""
         now = time.monotonic()
-        if not force and now - self.last < self.every:
+        if now - self.last < self.every:
             return
         self.last = now
         done = self.counters.read(FINISHED)
         rate = done / max(now - self.start, 1e-9)
         left = self.total - self.already - done
         eta = f", about {left / rate / 60:.1f} min left" if rate > 0 and left > 0 else ""
-        log.info("tasks %d/%d done, %.2f tasks/min%s", self.already + done, self.total,
-                 60 * rate, eta)
+        chain = ""
+        if info is not None:
+            chain = (f" | rank 0: {task.label()}: step {info.step + 1}/{info.n_steps} "
+                     f"T={info.temperature:.2e} nu={info.nu:+.3f} best={info.best_nu:+.3f} "
+                     f"accepted {info.acceptance:.0%}")
+        log.info("tasks %d/%d done, %.2f tasks/min%s%s", self.already + done, self.total,
+                 60 * rate, eta, chain)
 
 
 def run_ensemble(settings: EnsembleSettings, output: Path, comm, *, force: bool = False,
@@ -240,8 +257,11 @@ def run_ensemble(settings: EnsembleSettings, output: Path, comm, *, force: bool 
     its next safe point; the outcome then says ``interrupted``.
     """
     output = Path(output)
+    start = time.perf_counter()
     with _Signals() as signals:
-        return _run(settings, output, comm, signals, force, checkpoint_seconds)
+        outcome = _run(settings, output, comm, signals, force, checkpoint_seconds)
+    outcome.wall_seconds = time.perf_counter() - start
+    return outcome
 
 
 def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
@@ -251,7 +271,7 @@ def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
     total = len(settings.tasks())
     jdir = journal_dir(output)
     if not jdir.is_dir():  # finished earlier: the file is complete
-        return Outcome(total, plan.already_done, 0, False)
+        return Outcome(total, plan.already_done, plan.already_failed, False)
     log.info("%d tasks, %d already finished, %d to run on %d rank(s)", total,
              plan.already_done, len(plan.todo), comm.size)
     counters = SharedCounters(comm, 4)
@@ -284,7 +304,10 @@ def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
         comm.Barrier()
         interrupted = bool(counters.read(STOP))
         counters.free()
+    merge_start = time.perf_counter()
     outcome = merge(settings, output, comm)
+    io_seconds = journal.seconds + time.perf_counter() - merge_start
+    outcome.io_seconds = comm.allreduce(io_seconds, op=MPI.MAX)
     outcome.interrupted = interrupted
     return outcome
 
@@ -309,7 +332,7 @@ def _run_task(task, settings, checkpoint, journal, stopping, progress, checkpoin
             journal.append({"type": "checkpoint", "task": task.index, **state.to_dict()})
             last_save = time.monotonic()
         if progress:
-            progress.maybe_report()
+            progress.maybe_report(task, info)
 
     state = ChainState.from_dict(checkpoint) if checkpoint is not None else None
     try:

@@ -158,6 +158,10 @@ def command(ctx, kinds, sizes, seeds, targets, direction, base_seed, distortion,
     if comm.rank == 0:
         click.echo(f"{output}: {outcome.done} of {outcome.total} tasks done, "
                    f"{outcome.failed} failed")
+        if outcome.io_seconds > 0:  # tasks ran (not a finished run re-run)
+            click.echo(f"wall time {outcome.wall_seconds:.1f} s on {comm.size} rank(s), of which "
+                       f"HDF5/journal I/O {outcome.io_seconds:.2f} s "
+                       f"({outcome.io_seconds / outcome.wall_seconds:.1%})")
     if outcome.interrupted and not outcome.complete:
         if comm.rank == 0:
             click.echo(f"interrupted: resume with `hpcnet anneal --resume -o {output}` "
