@@ -81,6 +81,7 @@ class Outcome:
     done: int
     failed: int
     interrupted: bool
+    first_failure: str = ""  # "<task>: <message>" of the first failed task
     wall_seconds: float = 0.0  # this run, start to end
     io_seconds: float = 0.0  # journal appends and the HDF5 merge (the largest over ranks)
 
@@ -119,6 +120,7 @@ class Plan:
     checkpoints: dict[int, dict]
     already_done: int
     already_failed: int = 0
+    first_failure: str = ""
     error: str | None = None
 
 
@@ -128,7 +130,10 @@ def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
     if force:
         shutil.rmtree(jdir, ignore_errors=True)
         output.unlink(missing_ok=True)
-    previous = stored_settings(output)
+    try:
+        previous = stored_settings(output)
+    except HpcnetError as exc:
+        return Plan(0, [], {}, 0, error=f"{exc}; pass --force to overwrite it")
     if previous is not None and previous.to_json() != settings.to_json():
         return Plan(0, [], {}, 0, error=(
             f"{output} holds a run with different settings; resume it with the same "
@@ -138,7 +143,11 @@ def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
         import h5py
 
         with h5py.File(output, "r") as fh:
-            return Plan(0, [], {}, int(fh.attrs["n_done"]), int(fh.attrs["n_failed"]))
+            messages = fh["tasks/message"][()]
+            failed = np.flatnonzero(fh["tasks/status"][()] == h5layout.FAILED)
+            first = (f"{tasks[failed[0]].label()}: {messages[failed[0]].decode()}"
+                     if len(failed) else "")
+            return Plan(0, [], {}, int(fh.attrs["n_done"]), len(failed), first_failure=first)
     if output.exists() and not jdir.is_dir():
         return Plan(0, [], {}, 0, error=f"{output} exists and is not an hpcnet ensemble; "
                                          f"pass --force to overwrite it")
@@ -271,7 +280,8 @@ def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
     total = len(settings.tasks())
     jdir = journal_dir(output)
     if not jdir.is_dir():  # finished earlier: the file is complete
-        return Outcome(total, plan.already_done, plan.already_failed, False)
+        return Outcome(total, plan.already_done, plan.already_failed, False,
+                       first_failure=plan.first_failure)
     log.info("%d tasks, %d already finished, %d to run on %d rank(s)", total,
              plan.already_done, len(plan.todo), comm.size)
     counters = SharedCounters(comm, 4)
@@ -372,13 +382,17 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
                           max([int(r["n_steps"]) for r in done_rows], default=1)])
     global_max = np.zeros_like(local_max)
     comm.Allreduce(local_max, global_max, op=MPI.MAX)
-    statuses = comm.allgather(({i: int(r["status"]) for i, r in finished.items()}, partial))
+    statuses = comm.allgather(({i: int(r["status"]) for i, r in finished.items()}, partial,
+                               {i: str(r["message"]) for i, r in finished.items()
+                                if "message" in r}))
     status = np.full(len(tasks), h5layout.PENDING, np.int8)
-    for _, part in statuses:
+    failures = {}
+    for _, part, _ in statuses:
         status[list(part)] = h5layout.PARTIAL
-    for fin, _ in statuses:
+    for fin, _, messages in statuses:
         for index, value in fin.items():
             status[index] = value
+        failures.update(messages)
     done, failed = int(np.sum(status == h5layout.DONE)), int(np.sum(status == h5layout.FAILED))
     complete = done + failed == len(tasks)
     attrs = {
@@ -412,4 +426,6 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
         if complete:
             shutil.rmtree(jdir)
     comm.Barrier()
-    return Outcome(len(tasks), done, failed, False)
+    first = min(failures, default=None)
+    return Outcome(len(tasks), done, failed, False,
+                   first_failure=f"{tasks[first].label()}: {failures[first]}" if failures else "")

@@ -214,3 +214,12 @@ def test_config_file_with_flag_override(tmp_path, reference):
     out = tmp_path / "ens.h5"
     run_cli("anneal", "--config", config, "--lk", "6", "-o", out)
     assert_same_results(read_all(out), reference["tiny"])
+
+
+@pytest.mark.mpi
+def test_more_ranks_than_tasks(tmp_path):
+    two = ["--kinds", "tri", "--sizes", "6", "--seeds", "0", "--targets", "-0.9,0.9",
+           "--t0", "0.05", "--alpha", "0.5", "--tf", "0.01", "--lk", "6"]
+    anneal(0, tmp_path / "one.h5", *two)
+    anneal(3, tmp_path / "three.h5", *two)
+    assert_same_results(read_all(tmp_path / "three.h5"), read_all(tmp_path / "one.h5"))

@@ -162,6 +162,10 @@ def command(ctx, kinds, sizes, seeds, targets, direction, base_seed, distortion,
             click.echo(f"wall time {outcome.wall_seconds:.1f} s on {comm.size} rank(s), of which "
                        f"HDF5/journal I/O {outcome.io_seconds:.2f} s "
                        f"({outcome.io_seconds / outcome.wall_seconds:.1%})")
+    if outcome.failed and comm.rank == 0:
+        raise click.ClickException(
+            f"{outcome.failed} task(s) failed: {outcome.first_failure}; the other results are "
+            f"in {output} (`hpcnet stats {output}` lists the failures)")
     if outcome.interrupted and not outcome.complete:
         if comm.rank == 0:
             click.echo(f"interrupted: resume with `hpcnet anneal --resume -o {output}` "
