@@ -81,7 +81,7 @@ def test_rerun_of_a_finished_run_does_nothing(tmp_path, reference):
 def start(ranks, out, *args):
     cmd = ["mpirun", "-n", str(ranks), "--oversubscribe", sys.executable, "-m", "hpcnet",
            "anneal", *args, "-o", str(out)]
-    return subprocess.Popen(cmd, env=child_env(OMPI_MCA_odls_base_sigkill_timeout="60"),
+    return subprocess.Popen(cmd, env=child_env(),
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 

@@ -6,7 +6,9 @@ off before click parses the rest and go to PETSc's options database.
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import signal
 import sys
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one BLAS thread per MPI rank
@@ -61,6 +63,7 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``hpcnet`` console script and ``python -m hpcnet``."""
+    faulthandler.register(signal.SIGUSR2, all_threads=True)  # `kill -USR2` dumps stacks
     argv = sys.argv[1:] if argv is None else list(argv)
     petsc_argv, rest = split_petsc_options(argv)
     if petsc_argv:
