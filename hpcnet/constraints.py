@@ -63,13 +63,15 @@ class Constraints:
         others = np.concatenate([net.bonds[:, 1], net.bonds[:, 0]])
         order = np.lexsort((angles, ends))
         starts = np.searchsorted(ends[order], np.arange(n + 1))
+        a = angles[order]
+        nxt = np.arange(len(order)) + 1  # the next bond counter-clockwise, cyclically
+        last = starts[1:][np.diff(starts) > 0] - 1
+        nxt[last] = starts[:-1][np.diff(starts) > 0]
+        width = np.mod(a[nxt] - a, 2 * np.pi)
+        width[nxt == np.arange(len(order))] = 2 * np.pi  # a node with a single bond
         self.ring = [bond_ids[order[starts[v]:starts[v + 1]]] for v in range(n)]
         self.ring_nodes = [others[order[starts[v]:starts[v + 1]]] for v in range(n)]
-        self.width = []
-        for v in range(n):
-            a = angles[order[starts[v]:starts[v + 1]]]
-            self.width.append(np.mod(np.roll(a, -1) - a, 2 * np.pi) if len(a) > 1
-                              else np.full(len(a), 2 * np.pi))
+        self.width = [width[starts[v]:starts[v + 1]] for v in range(n)]
         # position of each bond in the ring of each of its ends
         self.position = {}
         for v in range(n):

@@ -16,7 +16,8 @@ U_Sᵀ K⁻¹ U_S``. The same matrix decides floppiness: with ``Ŝ = |C_S|^½ S_
 the proposed network is rigid exactly when ``Ŝ`` has one clearly negative
 eigenvalue per removed bond (Haynsworth inertia); a zero eigenvalue is a new
 zero mode, and such a proposal is rejected before anything else is computed.
-The base is refactorised once ``|D|`` exceeds ``refactor_every``. Beyond
+The base is refactorised once ``|D|`` exceeds ``refactor_every``, and as soon
+as ``Cap_D`` becomes ill-conditioned (accuracy would drift). Beyond
 exact zero modes, accepted states keep a margin of rigidity (RIGID_MARGIN;
 see :class:`IncrementalPoisson`), so that every state passes ElasticSolver.
 
@@ -46,6 +47,8 @@ FLOPPY_TOL = 1e-9
 #: Accepted states keep their smallest pinned eigenvalue above RIGID_MARGIN × ZERO_TOL × (mean
 #: diagonal): ten times the threshold below which ElasticSolver calls a network floppy.
 RIGID_MARGIN = 10.0
+#: Refactorise as soon as the capacitance matrix's LU pivots span more than 1/CAP_PIVOT_TOL.
+CAP_PIVOT_TOL = 1e-8
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,10 @@ class PinnedFactor:
 
         self.system = system
         n = system.n_dof
+        options = PETSc.Options()
+        if not options.hasName(prefix + "mat_cholmod_print"):
+            # a floppy proposal is an expected outcome, not worth CHOLMOD's warning
+            options.setValue(prefix + "mat_cholmod_print", 0)
         self.A = PETSc.Mat().createAIJ(
             size=(n, n), csr=(system.indptr, system.indices, system.pinned_values(mask)),
             comm=PETSc.COMM_SELF)
@@ -182,6 +189,12 @@ def _gather(system: BondSystem, bonds: np.ndarray, vectors: np.ndarray,
         + picked[:, 3] * c[:, 3]
 
 
+def _pivot_ratio(lu) -> float:
+    """Smallest over largest |pivot| of an LU factorisation (a cheap conditioning estimate)."""
+    pivots = np.abs(np.diag(lu[0]))
+    return float(pivots.min() / pivots.max())
+
+
 def _removal_ratio(tau: np.ndarray, k: np.ndarray, G: np.ndarray) -> float:
     """Lower bound of λ_min(after)/λ_min(before) for the toggles (0 when a zero mode appears).
 
@@ -232,12 +245,13 @@ class IncrementalPoisson:
         PETSc options prefix of the factorisation.
 
     Rigidity: every accepted state is certified rigid with RIGID_MARGIN to
-    spare. The evaluator keeps a lower bound ℓ of λ_min of the current state
-    (exact at each refactorisation); a removal lowers it at most to
-    ``(1 − χ) ℓ`` or, sharper, ``(1 − χ) ℓ / (k |K⁻¹b|² ℓ + 1 − χ)`` (from the
-    secular equation of the rank-one update); a proposal whose bound falls
-    below the threshold gets an exact λ_min (Lanczos on the Woodbury inverse)
-    before it is decided.
+    spare, i.e. its λ_min exceeds the threshold. The evaluator keeps a lower
+    bound ℓ of λ_min of the current state; a removal lowers it at most to
+    ``(1 − χ) ℓ`` or, sharper, ``(1 − χ) ℓ / (k |K⁻¹b|² ℓ + 1 − χ)`` (secular
+    equation of the rank-one update). When that bound does not clear the
+    threshold, ℓ is first recomputed exactly for the current state, then, if
+    need be, λ_min of the proposal itself (Lanczos on the Woodbury inverse).
+    The verdict is thus always "λ_min > threshold"; the bounds only save work.
     """
 
     def __init__(self, system: BondSystem, mask: np.ndarray, *, base_mask=None,
@@ -250,26 +264,29 @@ class IncrementalPoisson:
         n, R = system.n_dof, self.refactor_every
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_max = max(16, int(cache_mb * 2**20 / (8 * n)))
-        self._W = np.zeros((n, R))  # K₀⁻¹ b_t of the bonds t in D, one slot each
+        self._W = np.zeros((n, R), order="F")  # K₀⁻¹ b_t of the bonds t in D, one slot each
         self._capS = np.zeros((R, R))  # capS[p, q] = b_{t_p}ᵀ K₀⁻¹ b_{t_q} (slots p, q)
         mask = np.array(mask, dtype=bool)
         base = mask if base_mask is None else np.array(base_mask, dtype=bool)
         self._factor, lam_base = _factor_rigid(system, base, prefix)
-        self._rebase(base, mask, lam_base=lam_base)
-        if lambda_bound is not None:
-            self.lambda_bound = float(lambda_bound)
-        elif not np.array_equal(base, mask):
-            self.lambda_bound = self._smallest_eigenvalue(mask)
+        self._rebase(base, mask, factorised=True)
+        self._set_bound(mask, lambda_bound, lam_base if np.array_equal(base, mask) else None)
 
     # ----------------------------------------------------------------- state
-    def _rebase(self, base: np.ndarray, mask: np.ndarray, lam_base: float | None = None) -> None:
+    def _set_bound(self, mask, given: float | None, exact: float | None) -> None:
+        """The λ_min bound of a new current state: given, known exactly, or computed."""
+        if given is not None:
+            self.lambda_bound, self._bound_exact = float(given), False
+        else:
+            self.lambda_bound = self._smallest_eigenvalue(mask) if exact is None else exact
+            self._bound_exact = True
+
+    def _rebase(self, base: np.ndarray, mask: np.ndarray, factorised: bool = False) -> None:
         """Make ``base`` the factorised base and ``mask`` the current state."""
-        if lam_base is None:
+        if not factorised:
             self._factor.refactor(base)
-            lam_base = self._factor.smallest_eigenvalue()
         self.n_refactor += 1
         self.base_mask = base.copy()
-        self.lambda_bound = lam_base
         self._cache.clear()
         self._slot: dict[int, int] = {}
         self._beta0 = None
@@ -308,7 +325,7 @@ class IncrementalPoisson:
         self._diag_sum = float(np.dot(mask.astype(np.float64), s.bond_diagonal))
         if arrivals:
             new = np.array([slot[b] for b in arrivals], dtype=np.int64)
-            self._capS[self._order[:, None], new[None, :]] = _gather(s, D, self._W, new)
+            self._capS[self._order[:, None], new[None, :]] = _gather(s, D, self._W[:, new])
             self._capS[new[:, None], self._order[None, :]] = _gather(
                 s, np.array(arrivals), self._W, self._order)
         if len(D) == 0:
@@ -371,10 +388,7 @@ class IncrementalPoisson:
         mask = np.array(mask, dtype=bool)
         base = mask if base_mask is None else np.array(base_mask, dtype=bool)
         self._rebase(base, mask)
-        if lambda_bound is not None:
-            self.lambda_bound = float(lambda_bound)
-        elif not np.array_equal(base, mask):
-            self.lambda_bound = self._smallest_eigenvalue(mask)
+        self._set_bound(mask, lambda_bound, None)
 
     # ------------------------------------------------------------- proposals
     def _toggle_terms(self, S: np.ndarray):
@@ -391,6 +405,19 @@ class IncrementalPoisson:
         BX = BX - P.T @ self._zX
         BH = BH - P.T @ self._zH
         return G, BX, BH, lambda: W - self._W @ self._in_slots(Y)
+
+    def _sharper_bound(self, S, k, ratio, current_columns) -> float:
+        """λ_min bound after removing one bond, from the secular equation.
+
+        With ``m2 = |K⁻¹ b|²``, ``δ = 1 − χ`` and ℓ the current bound:
+        ``λ' ≥ δℓ / (k m2 ℓ + δ)``, never worse than ``δℓ`` and much better
+        when ``b`` loads many modes. Multi-bond proposals keep ``δℓ``.
+        """
+        ell = self.lambda_bound
+        if len(S) != 1:
+            return ratio * ell
+        w = current_columns()[:, 0]
+        return ratio * ell / (k[0] * float(w @ w) * ell + ratio)
 
     def _in_slots(self, Y: np.ndarray) -> np.ndarray:
         """Rows of ``Y`` (one per bond of D, sorted) moved to the bonds' slots."""
@@ -413,22 +440,21 @@ class IncrementalPoisson:
         ratio = _removal_ratio(tau, k, G)
         if ratio <= 0.0:
             return FLOPPY
-        bound = self.lambda_bound * ratio
+        bound, exact = self.lambda_bound * ratio, False
         if ratio < 1.0:
             threshold = self._threshold(S, tau)
-            if bound <= threshold and len(S) == 1:
-                # Secular-equation bound with m2 = |K⁻¹ b|²: λ' ≥ δℓ / (k m2 ℓ + δ),
-                # δ = 1 − χ, ℓ = the current bound (tighter than δℓ when b is spread out).
-                w = current_columns()[:, 0]
-                ell = self.lambda_bound
-                bound = max(bound, ratio * ell / (k[0] * float(w @ w) * ell + ratio))
+            if bound <= threshold:
+                bound = self._sharper_bound(S, k, ratio, current_columns)
+            if bound <= threshold and not self._bound_exact:
+                self._set_bound(self.mask, None, None)  # refresh ℓ of the current state
+                bound = self._sharper_bound(S, k, ratio, current_columns)
             if bound <= threshold:
                 mask = self.mask.copy()
                 mask[S] ^= True
-                bound = self._smallest_eigenvalue(mask)
+                bound, exact = self._smallest_eigenvalue(mask), True
                 if bound <= threshold:
                     return FLOPPY
-        self._pending = (S.tobytes(), bound)
+        self._pending = (S.tobytes(), bound, exact)
         if len(S) == 1:
             cap = 1.0 / (tau[0] * k[0]) + G[0, 0]
             return Evaluation.of_strains(self._E - np.outer(BH[0], BX[0]) / cap)
@@ -441,14 +467,16 @@ class IncrementalPoisson:
         if self._pending is None or self._pending[0] != S.tobytes():
             if self.evaluate(S).floppy:
                 raise SolverError("accept() of a proposal that makes the network floppy")
-        bound = self._pending[1]
+        _, bound, exact = self._pending
         mask = self.mask.copy()
         mask[S] ^= True
         if np.count_nonzero(mask != self.base_mask) > self.refactor_every:
             self._rebase(mask, mask)
         else:
             self._set_mask(mask)
-            self.lambda_bound = bound
+            if self._lu is not None and _pivot_ratio(self._lu) < CAP_PIVOT_TOL:
+                self._rebase(mask, mask)  # Woodbury would lose accuracy: start afresh
+        self.lambda_bound, self._bound_exact = bound, exact
         self._pending = None
         return self.current
 
