@@ -334,7 +334,7 @@ class IncrementalPoisson:
             self._E = self._E0
         else:
             sigma_k = np.where(mask[D], 1.0, -1.0) * s.stiffness[D]
-            cap = self._capS[np.ix_(self._order, self._order)] + np.diag(1.0 / sigma_k)
+            cap = self._capS[self._order[:, None], self._order] + np.diag(1.0 / sigma_k)
             self._lu = la.lu_factor(cap, check_finite=False)
             self._zX = la.lu_solve(self._lu, self._BX0[D], check_finite=False)
             self._zH = la.lu_solve(self._lu, self._BH0[D], check_finite=False)
