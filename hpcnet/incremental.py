@@ -481,13 +481,13 @@ class IncrementalPoisson:
         return self.current
 
     # ---------------------------------------------------------------- greedy
-    def removal_effects(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The effect of removing each present bond in ``candidates`` on its own.
+    def removal_effects(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                               np.ndarray]:
+        """ν_x and ν_y after removing each present bond of ``candidates`` on its own.
 
-        Returns ``ratio`` (``1 − χ_b``, the bound on λ_min(after)/λ_min(now);
-        0 where the removal creates a zero mode) and ``E`` (len, 2, 2): the
-        strains after the removal (NaN where floppy). Rigidity beyond the
-        zero-mode test is left to :meth:`evaluate` of the chosen bond.
+        Returns ``(possible, nu_x, nu_y)``; ``possible`` is False where the
+        removal creates a zero mode (``χ_b = 1``; ν is then NaN). The margin of
+        rigidity is left to :meth:`evaluate` of the chosen bond.
         """
         s = self.system
         C = np.asarray(candidates, dtype=np.int64)
@@ -505,11 +505,10 @@ class IncrementalPoisson:
             BX = BX - Z @ self._zX
             BH = BH - Z @ self._zH
         k = s.stiffness[C]
-        ratio = 1.0 - k * G
-        ratio[ratio <= FLOPPY_TOL] = 0.0
-        cap = np.where(ratio > 0, -1.0 / k + G, np.nan)
+        possible = 1.0 - k * G > FLOPPY_TOL
+        cap = np.where(possible, -1.0 / k + G, np.nan)
         E = self._E[None] - BH[:, :, None] * BX[:, None, :] / cap[:, None, None]
-        return ratio, E
+        return possible, -E[:, 1, 0] / E[:, 0, 0], -E[:, 0, 1] / E[:, 1, 1]
 
     def destroy(self) -> None:
         self._factor.destroy()
@@ -566,6 +565,13 @@ class FullPoisson:
         self.current = last[1] if last and np.array_equal(last[0], mask) else self._solve(mask)
         self.mask = self.base_mask = mask
         return self.current
+
+    def removal_effects(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                               np.ndarray]:
+        """As :meth:`IncrementalPoisson.removal_effects`, one full solve per candidate."""
+        out = [self.evaluate([b]) for b in np.asarray(candidates).tolist()]
+        return (np.array([not e.floppy for e in out], dtype=bool),
+                np.array([e.nu_x for e in out]), np.array([e.nu_y for e in out]))
 
     def reset(self, mask: np.ndarray, base_mask: np.ndarray | None = None,
               lambda_bound: float | None = None) -> None:
