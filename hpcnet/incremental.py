@@ -395,11 +395,11 @@ class IncrementalPoisson:
         """``G = U_Sᵀ K⁻¹ U_S``, the current ``U_Sᵀ x_a``, ``U_Sᵀ h_c``, and ``K⁻¹ U_S``
         (the last as a function, computed only when asked)."""
         W = self._columns(S)
-        G = _gather(self.system, S, W)
         BX, BH = self._BX0[S], self._BH0[S]
         if self._lu is None:
-            return G, BX, BH, lambda: W
-        P = _gather(self.system, self._D, W)  # U_Dᵀ W_S
+            return _gather(self.system, S, W), BX, BH, lambda: W
+        both = _gather(self.system, np.concatenate([S, self._D]), W)
+        G, P = both[:len(S)], both[len(S):]  # U_Sᵀ W_S and U_Dᵀ W_S
         Y = la.lu_solve(self._lu, P, check_finite=False)
         G = G - P.T @ Y
         BX = BX - P.T @ self._zX
