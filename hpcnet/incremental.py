@@ -21,6 +21,8 @@ as ``Cap_D`` becomes ill-conditioned (accuracy would drift). Beyond
 exact zero modes, accepted states keep a margin of rigidity (RIGID_MARGIN;
 see :class:`IncrementalPoisson`), so that every state passes ElasticSolver.
 
+(The factorisation itself and the rigidity threshold live in :mod:`hpcnet.factor`.)
+
 Every number the evaluator returns is a deterministic function of (base mask,
 current mask, proposal): nothing is carried from one accepted move to the
 next except the base factorisation, so a chain resumed from (base mask, mask)
@@ -33,145 +35,25 @@ factorise, check rigidity on the factor and solve, for every proposal.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as la
 
-from hpcnet.bondsystem import BondSystem, poisson_from_strains
-from hpcnet.errors import FloppyNetworkError, SolverError
-from hpcnet.rigidity import ZERO_TOL, smallest_eigenvalue
+from hpcnet.bondsystem import BondSystem
+from hpcnet.errors import SolverError
+from hpcnet.factor import (
+    FLOPPY,
+    RIGID_MARGIN,
+    Evaluation,
+    factor_rigid,
+    rigid_threshold,
+)
+from hpcnet.rigidity import ZERO_TOL
 
 #: A removal with ``1 − χ_b`` (or an eigenvalue of ``Ŝ``) above ``−FLOPPY_TOL`` creates a zero mode.
 FLOPPY_TOL = 1e-9
-#: Accepted states keep their smallest pinned eigenvalue above RIGID_MARGIN × ZERO_TOL × (mean
-#: diagonal): ten times the threshold below which ElasticSolver calls a network floppy.
-RIGID_MARGIN = 10.0
 #: Refactorise as soon as the capacitance matrix's LU pivots span more than 1/CAP_PIVOT_TOL.
 CAP_PIVOT_TOL = 1e-8
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """Outcome of evaluating a mask: floppy, or its Poisson's ratios."""
-
-    floppy: bool
-    nu: float = float("nan")
-    nu_x: float = float("nan")
-    nu_y: float = float("nan")
-
-    @classmethod
-    def of_strains(cls, E: np.ndarray) -> Evaluation:
-        nu, nu_x, nu_y = poisson_from_strains(E)
-        return cls(False, float(nu), nu_x, nu_y)
-
-
-FLOPPY = Evaluation(True)
-
-
-class PinnedFactor:
-    """Sparse Cholesky factorisation of the pinned stiffness of one mask.
-
-    PETSc on ``COMM_SELF`` (CHOLMOD by default; options prefix ``prefix``,
-    e.g. ``-anneal_pc_factor_mat_solver_type mumps``). The matrix keeps the
-    full network's sparsity pattern, so refactorising reuses the symbolic
-    analysis. Call :meth:`destroy` when done.
-    """
-
-    def __init__(self, system: BondSystem, mask: np.ndarray, prefix: str = "anneal_"):
-        from petsc4py import PETSc
-
-        self.system = system
-        n = system.n_dof
-        options = PETSc.Options()
-        if not options.hasName(prefix + "mat_cholmod_print"):
-            # a floppy proposal is an expected outcome, not worth CHOLMOD's warning
-            options.setValue(prefix + "mat_cholmod_print", 0)
-        self.A = PETSc.Mat().createAIJ(
-            size=(n, n), csr=(system.indptr, system.indices, system.pinned_values(mask)),
-            comm=PETSc.COMM_SELF)
-        self.A.setOption(PETSc.Mat.Option.SYMMETRIC, True)
-        self.A.assemble()
-        self.ksp = PETSc.KSP().create(comm=PETSc.COMM_SELF)
-        self.ksp.setOperators(self.A)
-        self.ksp.setType(PETSc.KSP.Type.PREONLY)
-        pc = self.ksp.getPC()
-        pc.setType(PETSc.PC.Type.CHOLESKY)
-        pc.setFactorSolverType("cholmod")
-        self.ksp.setOptionsPrefix(prefix)
-        self.ksp.setFromOptions()
-        self._x, self._b = self.A.createVecs()
-        self._setup()
-
-    def _setup(self) -> None:
-        from petsc4py import PETSc
-
-        try:
-            self.ksp.setUp()
-        except PETSc.Error as exc:
-            raise SolverError(f"factorisation of the pinned stiffness failed: {exc}") from None
-
-    def refactor(self, mask: np.ndarray) -> None:
-        """Factorise the pinned stiffness of ``mask`` (same pattern, new values)."""
-        self.A.setValuesCSR(self.system.indptr, self.system.indices,
-                            self.system.pinned_values(mask))
-        self.A.assemble()
-        self.ksp.setOperators(self.A)
-        self._setup()
-
-    def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """``K⁻¹ rhs`` for one right-hand side."""
-        self._b.setArray(rhs)
-        self.ksp.solve(self._b, self._x)
-        reason = self.ksp.getConvergedReason()
-        if reason < 0:
-            raise SolverError(f"solve with the factor failed (KSP reason {reason})")
-        return self._x.getArray().copy()
-
-    def solve_many(self, rhs: np.ndarray) -> np.ndarray:
-        """``K⁻¹ rhs`` column by column (bitwise the same as :meth:`solve`)."""
-        return np.column_stack([self.solve(rhs[:, k]) for k in range(rhs.shape[1])])
-
-    def smallest_eigenvalue(self) -> float:
-        """Smallest eigenvalue of the factorised matrix (SLEPc on the factor)."""
-        from petsc4py import PETSc
-
-        return smallest_eigenvalue(self.A, self.ksp, PETSc.COMM_SELF,
-                                   prefix=self.ksp.getOptionsPrefix() + "rigidity_")
-
-    def destroy(self) -> None:
-        for obj in (self.ksp, self.A, self._x, self._b):
-            obj.destroy()
-
-
-def rigid_threshold(system: BondSystem, mask: np.ndarray) -> float:
-    """Smallest pinned eigenvalue an accepted state must exceed (see RIGID_MARGIN)."""
-    return RIGID_MARGIN * ZERO_TOL * system.mean_pinned_diagonal(mask)
-
-
-def _factor_rigid(system: BondSystem, mask: np.ndarray, prefix: str) -> tuple[PinnedFactor, float]:
-    """Factorise ``mask`` and return the factor with its smallest pinned eigenvalue.
-
-    Raises FloppyNetworkError (counting the zero modes) under ElasticSolver's
-    criterion, so that a network ``hpcnet poisson`` accepts is accepted here.
-    """
-    from petsc4py import PETSc
-
-    from hpcnet.rigidity import count_zero_modes
-
-    factor, lam = None, 0.0
-    try:
-        factor = PinnedFactor(system, mask, prefix)
-        lam = factor.smallest_eigenvalue()
-    except (SolverError, PETSc.Error):
-        pass
-    if lam > ZERO_TOL * system.mean_pinned_diagonal(mask):
-        return factor, lam
-    if factor is not None:
-        factor.destroy()
-    extra = count_zero_modes(system.pinned_matrix(mask), PETSc.COMM_SELF)
-    raise FloppyNetworkError(max(extra, 1))
-
 
 def _gather(system: BondSystem, bonds: np.ndarray, vectors: np.ndarray,
             columns: np.ndarray | None = None) -> np.ndarray:
@@ -268,7 +150,7 @@ class IncrementalPoisson:
         self._capS = np.zeros((R, R))  # capS[p, q] = b_{t_p}ᵀ K₀⁻¹ b_{t_q} (slots p, q)
         mask = np.array(mask, dtype=bool)
         base = mask if base_mask is None else np.array(base_mask, dtype=bool)
-        self._factor, lam_base = _factor_rigid(system, base, prefix)
+        self._factor, lam_base = factor_rigid(system, base, prefix)
         self._rebase(base, mask, factorised=True)
         self._set_bound(mask, lambda_bound, lam_base if np.array_equal(base, mask) else None)
 
@@ -534,7 +416,7 @@ class FullPoisson:
         self.n_refactor = 0
         self.mask = np.array(mask, dtype=bool)
         self.base_mask = self.mask
-        self._factor, self.lambda_bound = _factor_rigid(system, self.mask, prefix)
+        self._factor, self.lambda_bound = factor_rigid(system, self.mask, prefix)
         self.current = self._solve(self.mask, factorised=True)
         self._last: tuple[np.ndarray, Evaluation] | None = None
 
