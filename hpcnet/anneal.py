@@ -298,6 +298,7 @@ class _Chain:
     """The running state shared by the SA and greedy loops."""
 
     def __init__(self, net: Network, settings: AnnealSettings, rng, state: ChainState | None):
+        self.t_start = time.perf_counter()  # wall time counts the set-up too
         self.net = net
         self.s = settings
         self.rng = rng
@@ -331,7 +332,6 @@ class _Chain:
             self.wall_before = state.wall_time
             self.status = state.status
         self.e_cur = self.energy(self.ev.current)
-        self.t_start = time.perf_counter()
 
     def _check_resumable(self, state: ChainState) -> None:
         if state.network != network_fingerprint(self.net):
@@ -417,6 +417,8 @@ def _run_sa(chain: _Chain, on_step) -> None:
     s = chain.s
     n_steps = s.n_steps
     n_bonds = chain.net.n_bonds
+    if chain.reached():  # the network already meets the early-stop criterion
+        chain.status = "early-stop"
     while chain.step < n_steps and chain.status == "running":
         T = s.temperature(chain.step)
         accepted = tried = 0
@@ -446,6 +448,8 @@ def _run_sa(chain: _Chain, on_step) -> None:
 def _run_greedy(chain: _Chain, on_step) -> None:
     n_bonds = chain.net.n_bonds
     ev = chain.ev
+    if chain.reached():
+        chain.status = "early-stop"
     while chain.status == "running":
         present = np.flatnonzero(ev.mask)
         ok = [b for b in present.tolist()
@@ -453,13 +457,11 @@ def _run_greedy(chain: _Chain, on_step) -> None:
         chosen = None
         if ok:
             candidates = np.array(ok)
-            ratio, E = ev.removal_effects(candidates)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                nu_x = -E[:, 1, 0] / E[:, 0, 0]
-                nu_y = -E[:, 0, 1] / E[:, 1, 1]
-            energies = np.abs(0.5 * (nu_x + nu_y) - chain.s.target) \
-                + chain.s.lambda_iso * np.abs(nu_x - nu_y)
-            energies[ratio <= 0] = np.inf
+            possible, nu_x, nu_y = ev.removal_effects(candidates)
+            with np.errstate(invalid="ignore"):
+                energies = np.abs(0.5 * (nu_x + nu_y) - chain.s.target) \
+                    + chain.s.lambda_iso * np.abs(nu_x - nu_y)
+            energies[~possible | np.isnan(energies)] = np.inf
             for idx in np.argsort(energies, kind="stable"):
                 if not energies[idx] < chain.e_cur:
                     break

@@ -118,23 +118,12 @@ class BondSystem:
         g[1::2, 1] = coeff[:, 1]  # ε_yy = A_11 = Σ_i u_iy coeff_i1
         return g * free[:, None]
 
-    # --------------------------------------------------------- bond gathers
+    # ------------------------------------------------------------- bonds
     def bond_vector(self, bond: int) -> np.ndarray:
         """``b_b`` restricted to the unpinned DOFs, as a dense 2N vector."""
         v = np.zeros(self.n_dof)
         v[self.dofs[bond]] = self.coef[bond]
         return v
-
-    def gather(self, bonds: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-        """``b_tᵀ v`` for each bond ``t`` in ``bonds`` and each column ``v`` of ``vectors``.
-
-        ``vectors`` is (2N,) or (2N, k); the result is (len(bonds),) or (len(bonds), k).
-        """
-        picked = vectors[self.dofs[bonds]]  # (t, 4) or (t, 4, k)
-        c = self.coef[bonds]
-        if vectors.ndim == 1:
-            return np.einsum("tq,tq->t", picked, c)
-        return np.einsum("tqk,tq->tk", picked, c)
 
 
 def poisson_from_strains(E: np.ndarray) -> tuple[float, float, float]:

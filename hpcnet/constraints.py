@@ -63,13 +63,15 @@ class Constraints:
         others = np.concatenate([net.bonds[:, 1], net.bonds[:, 0]])
         order = np.lexsort((angles, ends))
         starts = np.searchsorted(ends[order], np.arange(n + 1))
+        a = angles[order]
+        nxt = np.arange(len(order)) + 1  # the next bond counter-clockwise, cyclically
+        last = starts[1:][np.diff(starts) > 0] - 1
+        nxt[last] = starts[:-1][np.diff(starts) > 0]
+        width = np.mod(a[nxt] - a, 2 * np.pi)
+        width[nxt == np.arange(len(order))] = 2 * np.pi  # a node with a single bond
         self.ring = [bond_ids[order[starts[v]:starts[v + 1]]] for v in range(n)]
         self.ring_nodes = [others[order[starts[v]:starts[v + 1]]] for v in range(n)]
-        self.width = []
-        for v in range(n):
-            a = angles[order[starts[v]:starts[v + 1]]]
-            self.width.append(np.mod(np.roll(a, -1) - a, 2 * np.pi) if len(a) > 1
-                              else np.full(len(a), 2 * np.pi))
+        self.width = [width[starts[v]:starts[v + 1]] for v in range(n)]
         # position of each bond in the ring of each of its ends
         self.position = {}
         for v in range(n):
@@ -121,28 +123,38 @@ class Constraints:
     # --------------------------------------------------------------- checks
     def admissible(self, mask: np.ndarray, toggles: np.ndarray) -> bool:
         """Whether flipping ``toggles`` in the current ``mask`` obeys every rule."""
-        removed = [b for b in np.asarray(toggles).tolist() if mask[b]]
+        toggles = np.asarray(toggles)
+        if len(toggles) == 1:  # the common case, without copying the mask
+            b = int(toggles[0])
+            return not mask[b] or self._removable(mask, b, mask)
+        removed = [b for b in toggles.tolist() if mask[b]]
         if not removed:
             return True
         new = mask.copy()
         new[toggles] ^= True
-        nodes = {int(v) for b in removed for v in self.bonds[b]}
-        if self.keep_degree:
-            for v in nodes:
-                if self.initial_degree[v] < MIN_DEGREE + 1 or \
-                        np.count_nonzero(new[self.ring[v]]) < MIN_DEGREE:
-                    return False
-        if self.convex_only:
-            for b in removed:
-                for v in self.bonds[b].tolist():
-                    if self._reflex_corner(new, v, self.position[(v, b)]):
-                        return False
+        return all(self._removable(new, b, mask) for b in removed)
+
+    def _removable(self, new: np.ndarray, b: int, mask: np.ndarray) -> bool:
+        """Whether bond ``b``'s ends obey the rules once it is gone.
+
+        ``new`` is the proposed mask, or the current one (with ``b`` still
+        present) for a single removal; ``b`` counts as absent either way.
+        """
+        for v in self.bonds[b].tolist():
+            ring = self.ring[v]
+            if self.keep_degree and (
+                    self.initial_degree[v] < MIN_DEGREE + 1
+                    or np.count_nonzero(new[ring]) - bool(new[b]) < MIN_DEGREE):
+                return False
+            if self.convex_only and self._reflex_corner(new, v, self.position[(v, b)]):
+                return False
         return True
 
     def _reflex_corner(self, mask: np.ndarray, v: int, p: int) -> bool:
-        """Whether the corner at ``v`` holding the (absent) bond at ring position ``p``
-        is an inner corner wider than π."""
+        """Whether the corner at ``v`` holding the bond at ring position ``p``, once
+        that bond is gone, is an inner corner wider than π."""
         present = mask[self.ring[v]]
+        present[p] = False
         if not present.any():
             return True
         d = len(present)

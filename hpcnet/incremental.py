@@ -16,9 +16,12 @@ U_Sᵀ K⁻¹ U_S``. The same matrix decides floppiness: with ``Ŝ = |C_S|^½ S_
 the proposed network is rigid exactly when ``Ŝ`` has one clearly negative
 eigenvalue per removed bond (Haynsworth inertia); a zero eigenvalue is a new
 zero mode, and such a proposal is rejected before anything else is computed.
-The base is refactorised once ``|D|`` exceeds ``refactor_every``. Beyond
+The base is refactorised once ``|D|`` exceeds ``refactor_every``, and as soon
+as ``Cap_D`` becomes ill-conditioned (accuracy would drift). Beyond
 exact zero modes, accepted states keep a margin of rigidity (RIGID_MARGIN;
 see :class:`IncrementalPoisson`), so that every state passes ElasticSolver.
+
+(The factorisation itself and the rigidity threshold live in :mod:`hpcnet.factor`.)
 
 Every number the evaluator returns is a deterministic function of (base mask,
 current mask, proposal): nothing is carried from one accepted move to the
@@ -32,139 +35,25 @@ factorise, check rigidity on the factor and solve, for every proposal.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as la
 
-from hpcnet.bondsystem import BondSystem, poisson_from_strains
-from hpcnet.errors import FloppyNetworkError, SolverError
-from hpcnet.rigidity import ZERO_TOL, smallest_eigenvalue
+from hpcnet.bondsystem import BondSystem
+from hpcnet.errors import SolverError
+from hpcnet.factor import (
+    FLOPPY,
+    RIGID_MARGIN,
+    Evaluation,
+    factor_rigid,
+    rigid_threshold,
+)
+from hpcnet.rigidity import ZERO_TOL
 
 #: A removal with ``1 − χ_b`` (or an eigenvalue of ``Ŝ``) above ``−FLOPPY_TOL`` creates a zero mode.
 FLOPPY_TOL = 1e-9
-#: Accepted states keep their smallest pinned eigenvalue above RIGID_MARGIN × ZERO_TOL × (mean
-#: diagonal): ten times the threshold below which ElasticSolver calls a network floppy.
-RIGID_MARGIN = 10.0
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """Outcome of evaluating a mask: floppy, or its Poisson's ratios."""
-
-    floppy: bool
-    nu: float = float("nan")
-    nu_x: float = float("nan")
-    nu_y: float = float("nan")
-
-    @classmethod
-    def of_strains(cls, E: np.ndarray) -> Evaluation:
-        nu, nu_x, nu_y = poisson_from_strains(E)
-        return cls(False, float(nu), nu_x, nu_y)
-
-
-FLOPPY = Evaluation(True)
-
-
-class PinnedFactor:
-    """Sparse Cholesky factorisation of the pinned stiffness of one mask.
-
-    PETSc on ``COMM_SELF`` (CHOLMOD by default; options prefix ``prefix``,
-    e.g. ``-anneal_pc_factor_mat_solver_type mumps``). The matrix keeps the
-    full network's sparsity pattern, so refactorising reuses the symbolic
-    analysis. Call :meth:`destroy` when done.
-    """
-
-    def __init__(self, system: BondSystem, mask: np.ndarray, prefix: str = "anneal_"):
-        from petsc4py import PETSc
-
-        self.system = system
-        n = system.n_dof
-        self.A = PETSc.Mat().createAIJ(
-            size=(n, n), csr=(system.indptr, system.indices, system.pinned_values(mask)),
-            comm=PETSc.COMM_SELF)
-        self.A.setOption(PETSc.Mat.Option.SYMMETRIC, True)
-        self.A.assemble()
-        self.ksp = PETSc.KSP().create(comm=PETSc.COMM_SELF)
-        self.ksp.setOperators(self.A)
-        self.ksp.setType(PETSc.KSP.Type.PREONLY)
-        pc = self.ksp.getPC()
-        pc.setType(PETSc.PC.Type.CHOLESKY)
-        pc.setFactorSolverType("cholmod")
-        self.ksp.setOptionsPrefix(prefix)
-        self.ksp.setFromOptions()
-        self._x, self._b = self.A.createVecs()
-        self._setup()
-
-    def _setup(self) -> None:
-        from petsc4py import PETSc
-
-        try:
-            self.ksp.setUp()
-        except PETSc.Error as exc:
-            raise SolverError(f"factorisation of the pinned stiffness failed: {exc}") from None
-
-    def refactor(self, mask: np.ndarray) -> None:
-        """Factorise the pinned stiffness of ``mask`` (same pattern, new values)."""
-        self.A.setValuesCSR(self.system.indptr, self.system.indices,
-                            self.system.pinned_values(mask))
-        self.A.assemble()
-        self.ksp.setOperators(self.A)
-        self._setup()
-
-    def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """``K⁻¹ rhs`` for one right-hand side."""
-        self._b.setArray(rhs)
-        self.ksp.solve(self._b, self._x)
-        reason = self.ksp.getConvergedReason()
-        if reason < 0:
-            raise SolverError(f"solve with the factor failed (KSP reason {reason})")
-        return self._x.getArray().copy()
-
-    def solve_many(self, rhs: np.ndarray) -> np.ndarray:
-        """``K⁻¹ rhs`` column by column (bitwise the same as :meth:`solve`)."""
-        return np.column_stack([self.solve(rhs[:, k]) for k in range(rhs.shape[1])])
-
-    def smallest_eigenvalue(self) -> float:
-        """Smallest eigenvalue of the factorised matrix (SLEPc on the factor)."""
-        from petsc4py import PETSc
-
-        return smallest_eigenvalue(self.A, self.ksp, PETSc.COMM_SELF,
-                                   prefix=self.ksp.getOptionsPrefix() + "rigidity_")
-
-    def destroy(self) -> None:
-        for obj in (self.ksp, self.A, self._x, self._b):
-            obj.destroy()
-
-
-def rigid_threshold(system: BondSystem, mask: np.ndarray) -> float:
-    """Smallest pinned eigenvalue an accepted state must exceed (see RIGID_MARGIN)."""
-    return RIGID_MARGIN * ZERO_TOL * system.mean_pinned_diagonal(mask)
-
-
-def _factor_rigid(system: BondSystem, mask: np.ndarray, prefix: str) -> tuple[PinnedFactor, float]:
-    """Factorise ``mask`` and return the factor with its smallest pinned eigenvalue.
-
-    Raises FloppyNetworkError (counting the zero modes) under ElasticSolver's
-    criterion, so that a network ``hpcnet poisson`` accepts is accepted here.
-    """
-    from petsc4py import PETSc
-
-    from hpcnet.rigidity import count_zero_modes
-
-    factor, lam = None, 0.0
-    try:
-        factor = PinnedFactor(system, mask, prefix)
-        lam = factor.smallest_eigenvalue()
-    except (SolverError, PETSc.Error):
-        pass
-    if lam > ZERO_TOL * system.mean_pinned_diagonal(mask):
-        return factor, lam
-    if factor is not None:
-        factor.destroy()
-    extra = count_zero_modes(system.pinned_matrix(mask), PETSc.COMM_SELF)
-    raise FloppyNetworkError(max(extra, 1))
-
+#: Refactorise as soon as the capacitance matrix's LU pivots span more than 1/CAP_PIVOT_TOL.
+CAP_PIVOT_TOL = 1e-8
 
 def _gather(system: BondSystem, bonds: np.ndarray, vectors: np.ndarray,
             columns: np.ndarray | None = None) -> np.ndarray:
@@ -180,6 +69,12 @@ def _gather(system: BondSystem, bonds: np.ndarray, vectors: np.ndarray,
     c = system.coef[bonds][:, :, None]
     return ((picked[:, 0] * c[:, 0] + picked[:, 1] * c[:, 1]) + picked[:, 2] * c[:, 2]) \
         + picked[:, 3] * c[:, 3]
+
+
+def _pivot_ratio(lu) -> float:
+    """Smallest over largest |pivot| of an LU factorisation (a cheap conditioning estimate)."""
+    pivots = np.abs(np.diag(lu[0]))
+    return float(pivots.min() / pivots.max())
 
 
 def _removal_ratio(tau: np.ndarray, k: np.ndarray, G: np.ndarray) -> float:
@@ -232,12 +127,13 @@ class IncrementalPoisson:
         PETSc options prefix of the factorisation.
 
     Rigidity: every accepted state is certified rigid with RIGID_MARGIN to
-    spare. The evaluator keeps a lower bound ℓ of λ_min of the current state
-    (exact at each refactorisation); a removal lowers it at most to
-    ``(1 − χ) ℓ`` or, sharper, ``(1 − χ) ℓ / (k |K⁻¹b|² ℓ + 1 − χ)`` (from the
-    secular equation of the rank-one update); a proposal whose bound falls
-    below the threshold gets an exact λ_min (Lanczos on the Woodbury inverse)
-    before it is decided.
+    spare, i.e. its λ_min exceeds the threshold. The evaluator keeps a lower
+    bound ℓ of λ_min of the current state; a removal lowers it at most to
+    ``(1 − χ) ℓ`` or, sharper, ``(1 − χ) ℓ / (k |K⁻¹b|² ℓ + 1 − χ)`` (secular
+    equation of the rank-one update). When that bound does not clear the
+    threshold, ℓ is first recomputed exactly for the current state, then, if
+    need be, λ_min of the proposal itself (Lanczos on the Woodbury inverse).
+    The verdict is thus always "λ_min > threshold"; the bounds only save work.
     """
 
     def __init__(self, system: BondSystem, mask: np.ndarray, *, base_mask=None,
@@ -250,26 +146,29 @@ class IncrementalPoisson:
         n, R = system.n_dof, self.refactor_every
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_max = max(16, int(cache_mb * 2**20 / (8 * n)))
-        self._W = np.zeros((n, R))  # K₀⁻¹ b_t of the bonds t in D, one slot each
+        self._W = np.zeros((n, R), order="F")  # K₀⁻¹ b_t of the bonds t in D, one slot each
         self._capS = np.zeros((R, R))  # capS[p, q] = b_{t_p}ᵀ K₀⁻¹ b_{t_q} (slots p, q)
         mask = np.array(mask, dtype=bool)
         base = mask if base_mask is None else np.array(base_mask, dtype=bool)
-        self._factor, lam_base = _factor_rigid(system, base, prefix)
-        self._rebase(base, mask, lam_base=lam_base)
-        if lambda_bound is not None:
-            self.lambda_bound = float(lambda_bound)
-        elif not np.array_equal(base, mask):
-            self.lambda_bound = self._smallest_eigenvalue(mask)
+        self._factor, lam_base = factor_rigid(system, base, prefix)
+        self._rebase(base, mask, factorised=True)
+        self._set_bound(mask, lambda_bound, lam_base if np.array_equal(base, mask) else None)
 
     # ----------------------------------------------------------------- state
-    def _rebase(self, base: np.ndarray, mask: np.ndarray, lam_base: float | None = None) -> None:
+    def _set_bound(self, mask, given: float | None, exact: float | None) -> None:
+        """The λ_min bound of a new current state: given, known exactly, or computed."""
+        if given is not None:
+            self.lambda_bound, self._bound_exact = float(given), False
+        else:
+            self.lambda_bound = self._smallest_eigenvalue(mask) if exact is None else exact
+            self._bound_exact = True
+
+    def _rebase(self, base: np.ndarray, mask: np.ndarray, factorised: bool = False) -> None:
         """Make ``base`` the factorised base and ``mask`` the current state."""
-        if lam_base is None:
+        if not factorised:
             self._factor.refactor(base)
-            lam_base = self._factor.smallest_eigenvalue()
         self.n_refactor += 1
         self.base_mask = base.copy()
-        self.lambda_bound = lam_base
         self._cache.clear()
         self._slot: dict[int, int] = {}
         self._beta0 = None
@@ -308,7 +207,7 @@ class IncrementalPoisson:
         self._diag_sum = float(np.dot(mask.astype(np.float64), s.bond_diagonal))
         if arrivals:
             new = np.array([slot[b] for b in arrivals], dtype=np.int64)
-            self._capS[self._order[:, None], new[None, :]] = _gather(s, D, self._W, new)
+            self._capS[self._order[:, None], new[None, :]] = _gather(s, D, self._W[:, new])
             self._capS[new[:, None], self._order[None, :]] = _gather(
                 s, np.array(arrivals), self._W, self._order)
         if len(D) == 0:
@@ -317,7 +216,7 @@ class IncrementalPoisson:
             self._E = self._E0
         else:
             sigma_k = np.where(mask[D], 1.0, -1.0) * s.stiffness[D]
-            cap = self._capS[np.ix_(self._order, self._order)] + np.diag(1.0 / sigma_k)
+            cap = self._capS[self._order[:, None], self._order] + np.diag(1.0 / sigma_k)
             self._lu = la.lu_factor(cap, check_finite=False)
             self._zX = la.lu_solve(self._lu, self._BX0[D], check_finite=False)
             self._zH = la.lu_solve(self._lu, self._BH0[D], check_finite=False)
@@ -371,26 +270,36 @@ class IncrementalPoisson:
         mask = np.array(mask, dtype=bool)
         base = mask if base_mask is None else np.array(base_mask, dtype=bool)
         self._rebase(base, mask)
-        if lambda_bound is not None:
-            self.lambda_bound = float(lambda_bound)
-        elif not np.array_equal(base, mask):
-            self.lambda_bound = self._smallest_eigenvalue(mask)
+        self._set_bound(mask, lambda_bound, None)
 
     # ------------------------------------------------------------- proposals
     def _toggle_terms(self, S: np.ndarray):
         """``G = U_Sᵀ K⁻¹ U_S``, the current ``U_Sᵀ x_a``, ``U_Sᵀ h_c``, and ``K⁻¹ U_S``
         (the last as a function, computed only when asked)."""
         W = self._columns(S)
-        G = _gather(self.system, S, W)
         BX, BH = self._BX0[S], self._BH0[S]
         if self._lu is None:
-            return G, BX, BH, lambda: W
-        P = _gather(self.system, self._D, W)  # U_Dᵀ W_S
+            return _gather(self.system, S, W), BX, BH, lambda: W
+        both = _gather(self.system, np.concatenate([S, self._D]), W)
+        G, P = both[:len(S)], both[len(S):]  # U_Sᵀ W_S and U_Dᵀ W_S
         Y = la.lu_solve(self._lu, P, check_finite=False)
         G = G - P.T @ Y
         BX = BX - P.T @ self._zX
         BH = BH - P.T @ self._zH
         return G, BX, BH, lambda: W - self._W @ self._in_slots(Y)
+
+    def _sharper_bound(self, S, k, ratio, current_columns) -> float:
+        """λ_min bound after removing one bond, from the secular equation.
+
+        With ``m2 = |K⁻¹ b|²``, ``δ = 1 − χ`` and ℓ the current bound:
+        ``λ' ≥ δℓ / (k m2 ℓ + δ)``, never worse than ``δℓ`` and much better
+        when ``b`` loads many modes. Multi-bond proposals keep ``δℓ``.
+        """
+        ell = self.lambda_bound
+        if len(S) != 1:
+            return ratio * ell
+        w = current_columns()[:, 0]
+        return ratio * ell / (k[0] * float(w @ w) * ell + ratio)
 
     def _in_slots(self, Y: np.ndarray) -> np.ndarray:
         """Rows of ``Y`` (one per bond of D, sorted) moved to the bonds' slots."""
@@ -413,22 +322,21 @@ class IncrementalPoisson:
         ratio = _removal_ratio(tau, k, G)
         if ratio <= 0.0:
             return FLOPPY
-        bound = self.lambda_bound * ratio
+        bound, exact = self.lambda_bound * ratio, False
         if ratio < 1.0:
             threshold = self._threshold(S, tau)
-            if bound <= threshold and len(S) == 1:
-                # Secular-equation bound with m2 = |K⁻¹ b|²: λ' ≥ δℓ / (k m2 ℓ + δ),
-                # δ = 1 − χ, ℓ = the current bound (tighter than δℓ when b is spread out).
-                w = current_columns()[:, 0]
-                ell = self.lambda_bound
-                bound = max(bound, ratio * ell / (k[0] * float(w @ w) * ell + ratio))
+            if bound <= threshold:
+                bound = self._sharper_bound(S, k, ratio, current_columns)
+            if bound <= threshold and not self._bound_exact:
+                self._set_bound(self.mask, None, None)  # refresh ℓ of the current state
+                bound = self._sharper_bound(S, k, ratio, current_columns)
             if bound <= threshold:
                 mask = self.mask.copy()
                 mask[S] ^= True
-                bound = self._smallest_eigenvalue(mask)
+                bound, exact = self._smallest_eigenvalue(mask), True
                 if bound <= threshold:
                     return FLOPPY
-        self._pending = (S.tobytes(), bound)
+        self._pending = (S.tobytes(), bound, exact)
         if len(S) == 1:
             cap = 1.0 / (tau[0] * k[0]) + G[0, 0]
             return Evaluation.of_strains(self._E - np.outer(BH[0], BX[0]) / cap)
@@ -441,25 +349,27 @@ class IncrementalPoisson:
         if self._pending is None or self._pending[0] != S.tobytes():
             if self.evaluate(S).floppy:
                 raise SolverError("accept() of a proposal that makes the network floppy")
-        bound = self._pending[1]
+        _, bound, exact = self._pending
         mask = self.mask.copy()
         mask[S] ^= True
         if np.count_nonzero(mask != self.base_mask) > self.refactor_every:
             self._rebase(mask, mask)
         else:
             self._set_mask(mask)
-            self.lambda_bound = bound
+            if self._lu is not None and _pivot_ratio(self._lu) < CAP_PIVOT_TOL:
+                self._rebase(mask, mask)  # Woodbury would lose accuracy: start afresh
+        self.lambda_bound, self._bound_exact = bound, exact
         self._pending = None
         return self.current
 
     # ---------------------------------------------------------------- greedy
-    def removal_effects(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The effect of removing each present bond in ``candidates`` on its own.
+    def removal_effects(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                               np.ndarray]:
+        """ν_x and ν_y after removing each present bond of ``candidates`` on its own.
 
-        Returns ``ratio`` (``1 − χ_b``, the bound on λ_min(after)/λ_min(now);
-        0 where the removal creates a zero mode) and ``E`` (len, 2, 2): the
-        strains after the removal (NaN where floppy). Rigidity beyond the
-        zero-mode test is left to :meth:`evaluate` of the chosen bond.
+        Returns ``(possible, nu_x, nu_y)``; ``possible`` is False where the
+        removal creates a zero mode (``χ_b = 1``; ν is then NaN). The margin of
+        rigidity is left to :meth:`evaluate` of the chosen bond.
         """
         s = self.system
         C = np.asarray(candidates, dtype=np.int64)
@@ -477,11 +387,10 @@ class IncrementalPoisson:
             BX = BX - Z @ self._zX
             BH = BH - Z @ self._zH
         k = s.stiffness[C]
-        ratio = 1.0 - k * G
-        ratio[ratio <= FLOPPY_TOL] = 0.0
-        cap = np.where(ratio > 0, -1.0 / k + G, np.nan)
+        possible = 1.0 - k * G > FLOPPY_TOL
+        cap = np.where(possible, -1.0 / k + G, np.nan)
         E = self._E[None] - BH[:, :, None] * BX[:, None, :] / cap[:, None, None]
-        return ratio, E
+        return possible, -E[:, 1, 0] / E[:, 0, 0], -E[:, 0, 1] / E[:, 1, 1]
 
     def destroy(self) -> None:
         self._factor.destroy()
@@ -507,7 +416,7 @@ class FullPoisson:
         self.n_refactor = 0
         self.mask = np.array(mask, dtype=bool)
         self.base_mask = self.mask
-        self._factor, self.lambda_bound = _factor_rigid(system, self.mask, prefix)
+        self._factor, self.lambda_bound = factor_rigid(system, self.mask, prefix)
         self.current = self._solve(self.mask, factorised=True)
         self._last: tuple[np.ndarray, Evaluation] | None = None
 
@@ -538,6 +447,13 @@ class FullPoisson:
         self.current = last[1] if last and np.array_equal(last[0], mask) else self._solve(mask)
         self.mask = self.base_mask = mask
         return self.current
+
+    def removal_effects(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                               np.ndarray]:
+        """As :meth:`IncrementalPoisson.removal_effects`, one full solve per candidate."""
+        out = [self.evaluate([b]) for b in np.asarray(candidates).tolist()]
+        return (np.array([not e.floppy for e in out], dtype=bool),
+                np.array([e.nu_x for e in out]), np.array([e.nu_y for e in out]))
 
     def reset(self, mask: np.ndarray, base_mask: np.ndarray | None = None,
               lambda_bound: float | None = None) -> None:

@@ -199,6 +199,17 @@ def test_full_evaluator_walks_the_same_chain():
     assert np.allclose(a.trajectory["nu"], b.trajectory["nu"], atol=1e-9, rtol=0)
 
 
+def test_greedy_is_the_same_with_the_full_evaluator():
+    net = network("delaunay", 6)
+    settings = AnnealSettings(target=0.9, method="greedy")
+    a = run_chain(net, settings, np.random.default_rng(0))
+    b = run_chain(net, AnnealSettings(**{**settings.__dict__, "evaluator": "full"}),
+                  np.random.default_rng(0))
+    assert len(a.trajectory["nu"]) > 2
+    assert np.array_equal(a.final_mask, b.final_mask)
+    assert np.allclose(a.trajectory["nu"], b.trajectory["nu"], atol=1e-9, rtol=0)
+
+
 def test_floppy_network_is_refused():
     net = network("tri", 6)
     node = 14

@@ -8,12 +8,9 @@ import pytest
 from hpcnet.bondsystem import BondSystem
 from hpcnet.elastic import ElasticSolver, poisson_ratio
 from hpcnet.errors import FloppyNetworkError
+from hpcnet.factor import RIGID_MARGIN
 from hpcnet.generators import generate
-from hpcnet.incremental import (
-    RIGID_MARGIN,
-    FullPoisson,
-    IncrementalPoisson,
-)
+from hpcnet.incremental import FullPoisson, IncrementalPoisson
 from hpcnet.rigidity import ZERO_TOL
 
 
