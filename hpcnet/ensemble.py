@@ -265,6 +265,10 @@ def run_ensemble(settings: EnsembleSettings, output: Path, comm, *, force: bool 
     chains resume from their last checkpoint. SIGTERM/SIGINT stop every rank at
     its next safe point; the outcome then says ``interrupted``.
     """
+    # PETSc's start is collective on COMM_WORLD: do it on every rank at the same
+    # point, before the ranks work independently (see also petsc_env.finalize).
+    from petsc4py import PETSc  # noqa: F401
+
     output = Path(output)
     start = time.perf_counter()
     with _Signals() as signals:

@@ -50,3 +50,16 @@ def options_snapshot() -> dict[str, str]:
     from petsc4py import PETSc
 
     return {k: str(v) for k, v in PETSc.Options().getAll().items()}
+
+
+def finalize(comm) -> None:
+    """Finalise PETSc on every rank at once. Collective on ``comm``.
+
+    PETSc's finalisation is collective on COMM_WORLD, and left to interpreter
+    exit it can run after MPI's on some ranks and before it on others, which
+    hangs the job; a command that used PETSc on several ranks calls this last.
+    """
+    from petsc4py import PETSc
+
+    comm.Barrier()
+    PETSc._finalize()

@@ -128,8 +128,14 @@ def command(ctx, kinds, sizes, seeds, targets, direction, base_seed, distortion,
     point with exit status 75 and a resumable file.
     """
     from hpcnet.cli.common import mpi_world
-    from hpcnet.ensemble import EXIT_INTERRUPTED, EnsembleSettings, run_ensemble, stored_settings
+    from hpcnet.ensemble import (
+        EXIT_INTERRUPTED,
+        EnsembleSettings,
+        run_ensemble,
+        stored_settings,
+    )
     from hpcnet.errors import HpcnetError
+    from hpcnet.petsc_env import finalize
     from hpcnet.tasks import parse_floats, parse_ints, parse_kinds
 
     comm = mpi_world()  # first: it decides which h5py to import
@@ -153,8 +159,11 @@ def command(ctx, kinds, sizes, seeds, targets, direction, base_seed, distortion,
             packing_fraction=packing_fraction)
         settings.anneal.validate()
         settings.tasks()  # validates sizes and targets
-    outcome = run_ensemble(settings, output, comm, force=force,
-                           checkpoint_seconds=checkpoint_seconds)
+    try:
+        outcome = run_ensemble(settings, output, comm, force=force,
+                               checkpoint_seconds=checkpoint_seconds)
+    finally:
+        finalize(comm)
     if comm.rank == 0:
         click.echo(f"{output}: {outcome.done} of {outcome.total} tasks done, "
                    f"{outcome.failed} failed")
