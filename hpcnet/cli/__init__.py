@@ -50,9 +50,9 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from hpcnet.cli import generate, importnet, poisson
+    from hpcnet.cli import dataset, generate, importnet, poisson, predict, train
 
-    for module in (generate, importnet, poisson):
+    for module in (generate, importnet, poisson, dataset, train, predict):
         cli.add_command(module.command)
 
 
