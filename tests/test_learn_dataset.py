@@ -8,7 +8,7 @@ import pytest
 from mpi4py import MPI
 
 from hpcnet.elastic import poisson_ratio
-from hpcnet.errors import HpcnetError
+from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.learn import dataset as dsmod
 from hpcnet.learn.dataset import DatasetSettings, LearnDataset, build_dataset, sample_network
 from hpcnet.learn.render import RenderSettings, render
@@ -77,6 +77,24 @@ def test_interrupted_build_resumes_to_the_same_file(tmp_path, monkeypatch):
     assert build_dataset(SETTINGS, broken, MPI.COMM_SELF).complete_before
 
 
+def test_floppy_samples_are_kept_without_labels_and_left_out(tmp_path, monkeypatch):
+    import hpcnet.elastic
+
+    real = hpcnet.elastic.poisson_ratio
+
+    def floppy_for_sample_2(net, comm=None):
+        if net.seed == sample_network(SETTINGS, 2)[0].seed:
+            raise FloppyNetworkError(1)
+        return real(net, comm)
+
+    monkeypatch.setattr(hpcnet.elastic, "poisson_ratio", floppy_for_sample_2)
+    report = build_dataset(SETTINGS, tmp_path / "ds.h5", MPI.COMM_SELF)
+    assert (report.labelled, report.floppy) == (7, 1)
+    with LearnDataset(tmp_path / "ds.h5") as ds:
+        assert ds.status[2] == -1 and np.isnan(ds.nu[2]) and 2 not in ds.usable()
+        assert np.isfinite(np.delete(ds.nu, 2)).all() and len(ds.usable()) == 7
+
+
 def test_other_settings_on_an_existing_file_are_refused(tmp_path):
     path = tmp_path / "ds.h5"
     build_dataset(SETTINGS, path, MPI.COMM_SELF)
@@ -119,6 +137,45 @@ def test_cli_reruns_refusals_and_usage_errors(tmp_path):
     proc = run_cli("dataset", "--kind", "delaunay", "-L", "4", "-n", "2", "--images", "0:0.4",
                    "-o", tmp_path / "d.h5", check=False)
     assert proc.returncode == 2 and "--images all" in proc.stderr
+
+
+def _anneal_output(path, net, masks):
+    """A file in the layout of `hpcnet anneal`: /network and /masks/NAME."""
+    with h5py.File(path, "w") as fh:
+        net.write_h5(fh.create_group("network"))
+        for name, mask in masks.items():
+            fh.create_dataset(f"masks/{name}", data=mask)
+
+
+def test_dataset_from_annealing_outputs(tmp_path):
+    files = []
+    for seed in (1, 2):
+        net = sample_network(DatasetSettings(kind="tri", size=5, count=1), seed)[0]
+        best = np.ones(net.n_bonds, dtype=bool)
+        best[np.flatnonzero((net.degrees()[net.bonds] == 6).all(axis=1))[0]] = False
+        files.append(tmp_path / f"anneal{seed}.h5")
+        _anneal_output(files[-1], net, {"best": best, "final": np.ones(net.n_bonds, bool)})
+    out = tmp_path / "ds.h5"
+    args = ["dataset", "--from-anneal", files[0], "--from-anneal", files[1],
+            "--masks", "best,final", "--images", "all", "--image-size", "32", "-o", out]
+    assert "4 samples labelled" in run_cli(*args).stdout
+    with LearnDataset(out) as ds:
+        assert ds.settings.kind == "tri" and ds.settings.count == 4
+        for i, (path, mask) in enumerate([(f, m) for f in files for m in ("best", "final")]):
+            expected = Network.load(path)
+            with h5py.File(path, "r") as fh:
+                expected = expected.pruned(fh["masks"][mask][()])
+            stored = ds.network(i)
+            assert np.array_equal(stored.bonds, expected.bonds)
+            assert ds.nu[i] == poisson_ratio(expected).nu
+            assert ds.distortion[i] == expected.params["distortion"]
+        assert ds.group["n_bonds"][0] == ds.group["n_bonds"][1] - 1
+    proc = run_cli("dataset", "--from-anneal", files[0], "--masks", "nope", "-o",
+                   tmp_path / "x.h5", check=False)
+    assert proc.returncode == 1 and "/masks/nope" in proc.stderr
+    proc = run_cli("dataset", "--from-anneal", files[0], "--kind", "tri", "-o",
+                   tmp_path / "x.h5", check=False)
+    assert proc.returncode == 2 and "leave out --kind" in proc.stderr
 
 
 def test_render_draws_the_bonds_upright_inside_the_frame():

@@ -40,11 +40,20 @@ class ImagesType(click.ParamType):
 
 
 @click.command("dataset")
-@click.option("--kind", type=click.Choice(KINDS), required=True, help="Network kind.")
-@click.option("--size", "-L", type=click.IntRange(min=3), required=True,
-              help="Linear size L: L×L nodes, matrices of side 2L².")
-@click.option("--count", "-n", type=click.IntRange(min=1), required=True,
-              help="Number of samples.")
+@click.option("--kind", type=click.Choice(KINDS), help="Network kind (required unless "
+              "--from-anneal).")
+@click.option("--size", "-L", type=click.IntRange(min=3),
+              help="Linear size L: L×L nodes, matrices of side 2L² (required unless "
+                   "--from-anneal).")
+@click.option("--count", "-n", type=click.IntRange(min=1),
+              help="Number of samples (required unless --from-anneal).")
+@click.option("--from-anneal", "anneal_files", multiple=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Take the networks from annealing outputs (`hpcnet anneal` files: "
+                   "/network and /masks/NAME) instead of generating them; repeatable.")
+@click.option("--masks", default="best",
+              help="With --from-anneal: comma-separated masks taken from each file, "
+                   "e.g. best,final,initial.")
 @click.option("--distortion", type=RangeType(), default=None,
               help="tri only: r is drawn uniformly from LO:HI (lattice constants; "
                    "r >= 0.5 lets bonds cross)  [default: 0.05:0.95]")
@@ -61,8 +70,8 @@ class ImagesType(click.ParamType):
               help="Dataset file (.h5); written as OUTPUT.part until complete.")
 @click.option("--force", is_flag=True,
               help="Start over: discard an existing OUTPUT or unfinished OUTPUT.part.")
-def command(kind, size, count, distortion, seed, images, image_size, line_width, output,
-            force):
+def command(kind, size, count, anneal_files, masks, distortion, seed, images, image_size,
+            line_width, output, force):
     """Generate COUNT networks, label them (nu, nu_x, nu_y) and store them for training.
 
     Each sample holds the dynamical matrix (float32, 2N×2N, node order as
@@ -70,23 +79,24 @@ def command(kind, size, count, distortion, seed, images, image_size, line_width,
     parameters and, with --images, a rendered image. Run under
     `mpirun -n P`: ranks share the samples and write one parallel HDF5 file.
     The contents depend on the options only, not on P. Rerunning the same
-    command after an interruption resumes it. PETSc options reach the labelling
-    solver under -elastic_.
+    command after an interruption resumes it. With --from-anneal the samples
+    are the annealed networks (each file's original network pruned by each of
+    --masks), labelled afresh. PETSc options reach the labelling solver under
+    -elastic_.
     """
     from hpcnet.learn.dataset import DatasetSettings, build_dataset
     from hpcnet.learn.render import RenderSettings
 
-    if kind == "tri" and distortion is None:
-        distortion = (0.05, 0.95)
-    elif kind != "tri" and distortion is not None:
-        raise click.UsageError("--distortion applies to --kind tri only")
-    if isinstance(images, tuple) and kind != "tri":
-        raise click.UsageError("--images LO:HI selects tri samples by distortion; "
-                               "use --images all for other kinds")
+    anneal = {}
+    if anneal_files:
+        kind, size, count, anneal = _anneal_source(anneal_files, masks, kind, size, count,
+                                                   distortion, images)
+    else:
+        distortion = _generator_options(kind, size, count, distortion, images)
     settings = DatasetSettings(
         kind=kind, size=size, count=count, seed=seed, distortion=distortion,
         images=images != "none", image_distortion=images if isinstance(images, tuple) else None,
-        render=RenderSettings(size=image_size, line_width=line_width),
+        render=RenderSettings(size=image_size, line_width=line_width), **anneal,
     )
     comm = world().tompi4py()
     start = time.perf_counter()
@@ -99,3 +109,37 @@ def command(kind, size, count, distortion, seed, images, image_size, line_width,
     resumed = f", {report.resumed} done before (resumed)" if report.resumed else ""
     click.echo(f"{output}: {report.labelled} samples labelled, {report.floppy} floppy "
                f"(no nu){resumed}, {comm.size} rank(s), {time.perf_counter() - start:.1f} s")
+
+
+def _anneal_source(files, masks, kind, size, count, distortion, images):
+    """kind, size, count and settings fields of a dataset drawn from annealing outputs."""
+    from hpcnet.network import Network
+
+    if kind is not None or size is not None or count is not None or distortion is not None:
+        raise click.UsageError("--from-anneal takes kind, size and count from the files: "
+                               "leave out --kind, --size, --count and --distortion")
+    if isinstance(images, tuple):
+        raise click.UsageError("--images LO:HI does not apply to --from-anneal; use all")
+    names = tuple(m.strip() for m in masks.split(",") if m.strip())
+    if not names:
+        raise click.UsageError("--masks names no mask")
+    first = Network.load(files[0])
+    files = tuple(str(f.resolve()) for f in files)
+    return first.kind, first.size, len(files) * len(names), {
+        "anneal_files": files, "anneal_masks": names}
+
+
+def _generator_options(kind, size, count, distortion, images):
+    """Check the options of generated samples; return the distortion range."""
+    missing = [o for o, v in (("--kind", kind), ("--size", size), ("--count", count))
+               if v is None]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (or use --from-anneal)")
+    if kind != "tri":
+        if distortion is not None:
+            raise click.UsageError("--distortion applies to --kind tri only")
+        if isinstance(images, tuple):
+            raise click.UsageError("--images LO:HI selects tri samples by distortion; "
+                                   "use --images all for other kinds")
+        return None
+    return (0.05, 0.95) if distortion is None else distortion

@@ -25,6 +25,13 @@ Layout (every array has one row per sample; ``N`` nodes, ``M = 3N`` bond slots):
 
 Root attributes: ``settings`` (JSON of :class:`DatasetSettings`), ``format``,
 ``hpcnet_version``, ``petsc_options``.
+
+Datasets drawn from annealing outputs (``anneal_files``) take, from each file in
+turn, the original network (HDF5 group ``/network``, as written by
+:meth:`Network.write_h5`) pruned by each of the bond masks ``/masks/<name>``
+asked for (e.g. ``best``, ``final``: bool arrays over the original bonds), and
+label them afresh: sample ``i`` is file ``i // len(masks)``, mask ``i % len(masks)``.
+This is the layout ``hpcnet anneal`` writes.
 """
 
 from __future__ import annotations
@@ -72,6 +79,10 @@ class DatasetSettings:
         With images: render only samples whose r lies in this range (None: all).
     render : RenderSettings
         How images are drawn.
+    anneal_files : tuple of str
+        Annealing outputs the networks come from (instead of a generator).
+    anneal_masks : tuple of str
+        The masks taken from each annealing output.
     """
 
     kind: str
@@ -82,11 +93,18 @@ class DatasetSettings:
     images: bool = False
     image_distortion: tuple[float, float] | None = None
     render: RenderSettings = field(default_factory=RenderSettings)
+    anneal_files: tuple[str, ...] = ()
+    anneal_masks: tuple[str, ...] = ("best",)
 
     def __post_init__(self):
         if self.count < 1:
             raise HpcnetError(f"count must be at least 1, got {self.count}")
-        if self.kind == "tri":
+        if self.anneal_files:
+            if self.count != len(self.anneal_files) * len(self.anneal_masks):
+                raise HpcnetError("count must be the number of annealing files times masks")
+            if self.distortion is not None or self.image_distortion is not None:
+                raise HpcnetError("distortion ranges do not apply to annealing outputs")
+        elif self.kind == "tri":
             if self.distortion is None:
                 raise HpcnetError("tri datasets need a distortion range")
             _check_range(self.distortion, "distortion", upper=1.0)
@@ -106,7 +124,7 @@ class DatasetSettings:
     @classmethod
     def from_json(cls, text: str) -> DatasetSettings:
         d = json.loads(text)
-        for key in ("distortion", "image_distortion"):
+        for key in ("distortion", "image_distortion", "anneal_files", "anneal_masks"):
             if d.get(key) is not None:
                 d[key] = tuple(d[key])
         d["render"] = RenderSettings(**d["render"])
@@ -132,6 +150,11 @@ def sample_network(settings: DatasetSettings, index: int) -> tuple[Network, floa
     """Sample ``index``'s network and its distortion (NaN for kinds without one)."""
     from hpcnet.generators import generate
 
+    if settings.anneal_files:
+        masks = settings.anneal_masks
+        return annealed_network(settings.anneal_files[index // len(masks)],
+                                masks[index % len(masks)])
+
     ss = np.random.SeedSequence(entropy=settings.seed, spawn_key=(index,))
     net_seed_ss, distortion_ss = ss.spawn(2)
     net_seed = int(net_seed_ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
@@ -140,6 +163,23 @@ def sample_network(settings: DatasetSettings, index: int) -> tuple[Network, floa
     lo, hi = settings.distortion
     r = float(lo + (hi - lo) * np.random.default_rng(distortion_ss).random())
     return generate(settings.kind, settings.size, net_seed, distortion=r), r
+
+
+def annealed_network(path, mask: str) -> tuple[Network, float]:
+    """The original network of an annealing output pruned by its mask ``mask``."""
+    import h5py
+
+    net = Network.load(path)
+    try:
+        with h5py.File(path, "r") as fh:
+            keep = fh["masks"][mask][()]
+    except (OSError, KeyError):
+        raise HpcnetError(f"{path}: no bond mask /masks/{mask} (not an annealing output?)"
+                          ) from None
+    if keep.shape != (net.n_bonds,):
+        raise HpcnetError(f"{path}: mask '{mask}' has shape {keep.shape}, the network "
+                          f"{net.n_bonds} bonds")
+    return net.pruned(keep.astype(bool)), float(net.params.get("distortion", math.nan))
 
 
 def dense_matrix(net: Network) -> np.ndarray:
@@ -286,7 +326,8 @@ def _open(path: Path, mode: str, comm):
 
     if comm.size > 1:
         if not h5py.get_config().mpi:
-            raise HpcnetError("this h5py has no MPI support; run one rank or install h5py-mpi")
+            raise HpcnetError("h5py runs without MPI: run one rank, or set H5PY_ALWAYS_USE_MPI=1 "
+                              "(Debian's h5py picks its MPI build by itself only under mpirun)")
         return h5py.File(path, mode, driver="mpio", comm=comm)
     return h5py.File(path, mode)
 
