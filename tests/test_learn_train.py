@@ -134,6 +134,21 @@ def test_user_errors_are_clean(dataset, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_launch_environment_is_read_from_torchrun_srun_or_mpirun():
+    from hpcnet.learn.distributed import launch_env
+
+    torchrun = {"RANK": "3", "WORLD_SIZE": "8", "LOCAL_RANK": "1"}
+    srun = {"SLURM_PROCID": "5", "SLURM_STEP_NUM_TASKS": "6", "SLURM_LOCALID": "2"}
+    mpirun = {"OMPI_COMM_WORLD_RANK": "1", "OMPI_COMM_WORLD_SIZE": "2",
+              "OMPI_COMM_WORLD_LOCAL_RANK": "1"}
+    assert launch_env({}) == (0, 1, 0)
+    assert launch_env(torchrun) == (3, 8, 1)
+    assert launch_env({**srun, **torchrun}) == (3, 8, 1)  # srun starting torchrun
+    assert launch_env(srun) == (5, 6, 2)
+    assert launch_env({"SLURM_PROCID": "0", "SLURM_NTASKS": "4"}) == (0, 1, 0)  # batch script
+    assert launch_env(mpirun) == (1, 2, 1)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -43,8 +43,8 @@ class ImagesType(click.ParamType):
 @click.option("--kind", type=click.Choice(KINDS), help="Network kind (required unless "
               "--from-anneal).")
 @click.option("--size", "-L", type=click.IntRange(min=3),
-              help="Linear size L: L×L nodes, matrices of side 2L² (required unless "
-                   "--from-anneal).")
+              help="Linear size L: L×L nodes, matrices of side 2L², 16 L⁴ bytes per sample "
+                   "(required unless --from-anneal).")
 @click.option("--count", "-n", type=click.IntRange(min=1),
               help="Number of samples (required unless --from-anneal).")
 @click.option("--from-anneal", "anneal_files", multiple=True,

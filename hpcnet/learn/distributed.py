@@ -1,7 +1,8 @@
 """The distributed set-up of training, read from the launcher's environment in one place.
 
 ``torchrun`` sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT;
-``srun`` sets SLURM_PROCID, SLURM_STEP_NUM_TASKS and SLURM_LOCALID, and the job
+``srun`` sets SLURM_PROCID, SLURM_STEP_NUM_TASKS and SLURM_LOCALID, and OpenMPI's
+``mpirun`` OMPI_COMM_WORLD_RANK, _SIZE and _LOCAL_RANK; under these two the job
 script exports MASTER_ADDR and MASTER_PORT. With one process nothing is
 initialised and every helper here does nothing, so the same code trains on a
 laptop and on many GPUs. Backend: NCCL on GPUs, gloo on CPUs.
@@ -39,13 +40,18 @@ class DistEnv:
 
 
 def launch_env(environ=None) -> tuple[int, int, int]:
-    """(rank, world size, local rank) from torchrun's or Slurm's variables; (0, 1, 0) alone."""
+    """(rank, world size, local rank) from the launcher's variables; (0, 1, 0) alone.
+
+    torchrun's variables win (also under ``srun torchrun``), then an srun step's,
+    then mpirun's.
+    """
     env = os.environ if environ is None else environ
-    if "RANK" in env and "WORLD_SIZE" in env:
-        return int(env["RANK"]), int(env["WORLD_SIZE"]), int(env.get("LOCAL_RANK", 0))
-    if "SLURM_PROCID" in env and "SLURM_STEP_NUM_TASKS" in env:  # inside an srun step
-        return (int(env["SLURM_PROCID"]), int(env["SLURM_STEP_NUM_TASKS"]),
-                int(env.get("SLURM_LOCALID", 0)))
+    for rank, size, local in (("RANK", "WORLD_SIZE", "LOCAL_RANK"),
+                              ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID"),
+                              ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
+                               "OMPI_COMM_WORLD_LOCAL_RANK")):
+        if rank in env and size in env:
+            return int(env[rank]), int(env[size]), int(env.get(local, 0))
     return 0, 1, 0
 
 
@@ -70,7 +76,8 @@ def setup(device: str = "auto") -> DistEnv:
         missing = [v for v in ("MASTER_ADDR", "MASTER_PORT") if v not in os.environ]
         if missing:
             raise HpcnetError(f"{world_size} processes but {' and '.join(missing)} unset: "
-                              f"launch with torchrun, or export them in the Slurm job script")
+                              f"launch with torchrun, or export them (e.g. the first node's "
+                              f"address and a free port) in the job script")
         os.environ.setdefault("RANK", str(rank))
         os.environ.setdefault("WORLD_SIZE", str(world_size))
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo",

@@ -7,7 +7,9 @@ every epoch, keeps the best model, and finally scores it on the test split.
 
 The batch size is global: each of P processes takes batch/P samples of every
 step, chosen by a :class:`~torch.utils.data.DistributedSampler` (also with
-P = 1), so a step sees the same samples whatever P is. Rank 0 alone writes.
+P = 1), so a step sees the same samples whatever P is (ResNet-50's batch norm,
+though, sees each process's share). Rank 0 alone writes; every process reads
+checkpoints from the run directory, which must be on a file system they share.
 
 A run directory holds::
 
