@@ -16,7 +16,7 @@ DEBIAN_PACKAGES := python3 python3-venv python3-dev python3-pip openmpi-bin \
 	libslepc-real3.18-dev python3-h5py-mpi python3-scipy python3-matplotlib python3-pil \
 	libopenblas0-pthread slurmctld slurmd slurm-client
 
-.PHONY: run test install system-deps bench lint clean
+.PHONY: run test install system-deps learn-deps bench lint clean
 
 # The main job on a small embedded default: an ensemble of all three kinds, two sizes,
 # three seeds and both targets (36 chains) on 2 ranks, then its statistics. Re-running
@@ -47,8 +47,25 @@ $(STAMP): pyproject.toml Makefile
 	@mkdir -p results
 	test -x $(PY) || $(PY_SYS) -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]' --no-build-isolation
+	@$(MAKE) --no-print-directory learn-deps
 	$(PY) -c "import petsc4py, slepc4py, mpi4py, h5py, scipy, click, hpcnet"
 	touch $@
+
+# torch + torchvision for `hpcnet dataset/train/predict`, only when `import torch,
+# torchvision` fails. PyPI has only CUDA builds of both (about 3 GB with the nvidia-*
+# wheels; they run on CPU too); a CPU-only torch does not load PyPI's torchvision, so
+# both come from the registry together (--isolated: ignore pip's local configuration),
+# with the numpy already installed pinned (the Debian PETSc/h5py extensions need it).
+TORCH_PINS := torch==2.15.0 torchvision==0.29.2
+learn-deps:
+	@if ! $(PY) -c "import torch, torchvision" 2>/dev/null; then \
+		echo "installing $(TORCH_PINS) (about 3 GB, 1-2 minutes)"; \
+		$(PY) -c 'import numpy; print("numpy==" + numpy.__version__)' > $(VENV)/numpy-pin.txt && \
+		$(PY) -m pip install -q --isolated --disable-pip-version-check \
+			--cert /etc/ssl/certs/ca-certificates.crt -c $(VENV)/numpy-pin.txt $(TORCH_PINS) && \
+		$(PY) -c "import numpy, petsc4py, torch, torchvision; print('numpy', numpy.__version__, \
+			'torch', torch.__version__, 'torchvision', torchvision.__version__)"; \
+	fi
 
 # Debian's MPI/PETSc/SLEPc/parallel-HDF5 stack, installed only when missing.
 system-deps:

@@ -52,9 +52,21 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from hpcnet.cli import anneal, bonds, generate, importnet, modes, poisson, stats
+    from hpcnet.cli import (
+        anneal,
+        bonds,
+        dataset,
+        generate,
+        importnet,
+        modes,
+        poisson,
+        predict,
+        stats,
+        train,
+    )
 
-    for module in (generate, importnet, poisson, modes, bonds, anneal, stats):
+    for module in (generate, importnet, poisson, modes, bonds, anneal, stats, dataset, train,
+                   predict):
         cli.add_command(module.command)
 
 

@@ -1,0 +1,37 @@
+"""``hpcnet predict``: ν of networks from a trained surrogate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command("predict")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("networks", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--batch-size", type=click.IntRange(min=1), default=64,
+              help="Networks per forward pass.")
+@click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto",
+              help="'auto': the GPU when there is one, else the CPU.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per network.")
+def command(run_dir, networks, batch_size, device, as_json):
+    """Predict nu of NETWORKS (hpcnet or plain HDF5/npz network files) with RUN_DIR's best model.
+
+    The matrix model reads each network's dynamical matrix, the image model its
+    rendering (drawn as in the training set).
+    """
+    from hpcnet.learn.predict import Predictor
+    from hpcnet.network import Network
+
+    predictor = Predictor(run_dir, device)
+    nets = [Network.load(path) for path in networks]
+    nu = predictor.predict(nets, batch_size)
+    for path, net, value in zip(networks, nets, nu, strict=True):
+        if as_json:
+            click.echo(json.dumps({"network": str(path), "nodes": net.n_nodes,
+                                   "model": predictor.spec.model, "nu_pred": float(value)}))
+        else:
+            click.echo(f"{path}: nu_pred = {value:+.6f}")

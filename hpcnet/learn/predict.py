@@ -1,0 +1,75 @@
+"""ν of networks from a trained surrogate, in batches (what ``hpcnet predict`` runs)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hpcnet.errors import HpcnetError
+from hpcnet.learn.dataset import DatasetSettings, dense_matrix
+from hpcnet.learn.distributed import pick_device
+from hpcnet.learn.models import InputSpec, Surrogate
+from hpcnet.learn.render import render
+from hpcnet.learn.train import load_checkpoint
+from hpcnet.network import Network
+
+log = logging.getLogger("hpcnet")
+
+
+class Predictor:
+    """The best model of a run directory, ready to predict.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run directory written by ``hpcnet train`` (its ``best.pt`` is loaded).
+    device : str
+        'auto', 'cpu' or 'cuda'.
+    """
+
+    def __init__(self, run_dir, device: str = "auto"):
+        path = Path(run_dir) / "best.pt"
+        if not path.is_file():
+            raise HpcnetError(f"{run_dir}: no trained model (best.pt) in this run directory")
+        self.device = pick_device(device, 0)
+        best = load_checkpoint(path, self.device)
+        self.spec = InputSpec(**best["input"])
+        self.render_settings = DatasetSettings.from_json(best["dataset_settings"]).render
+        self.model = Surrogate(self.spec, best["settings"]["dropout"]).to(self.device)
+        self.model.load_state_dict(best["model"])
+        self.model.eval()
+
+    def inputs(self, nets: list[Network]) -> torch.Tensor:
+        """The stored-input form of ``nets``: (B, 1, S, S) matrices or images."""
+        if self.spec.uses_images:
+            arrays = [render(net, self.render_settings) for net in nets]
+        else:
+            for net in nets:
+                self._check_matrix_side(net)
+            arrays = [dense_matrix(net) for net in nets]
+        return torch.from_numpy(np.stack(arrays))[:, None]
+
+    def _check_matrix_side(self, net: Network) -> None:
+        if net.n_dof == self.spec.source_side:
+            return
+        if not self.spec.resized:
+            raise HpcnetError(
+                f"the model reads native {self.spec.source_side}×{self.spec.source_side} "
+                f"matrices ({self.spec.source_side // 2} nodes); this network has "
+                f"{net.n_nodes} nodes (train with a matrix size to read other sizes)")
+        log.warning("a network with %d nodes, the training set had %d: the prediction "
+                    "extrapolates", net.n_nodes, self.spec.source_side // 2)
+
+    @torch.no_grad()
+    def predict_inputs(self, x: torch.Tensor) -> np.ndarray:
+        """ν̂ for a batch of stored-form inputs."""
+        return self.model.predict_nu(x.to(self.device)).float().cpu().numpy()
+
+    def predict(self, nets: list[Network], batch_size: int = 64) -> np.ndarray:
+        """ν̂ of every network, computed ``batch_size`` at a time."""
+        out = [self.predict_inputs(self.inputs(nets[k:k + batch_size]))
+               for k in range(0, len(nets), batch_size)]
+        return np.concatenate(out) if out else np.zeros(0, np.float32)

@@ -1,0 +1,433 @@
+"""Training the surrogates, alone or with DistributedDataParallel (torchvision's reference shape).
+
+One function per stage: :func:`train_one_epoch`, :func:`evaluate`, and
+:func:`train`, which splits the dataset 6:2:2 (fixed by a seed), trains with
+AdamW on the standardised ν (MSE), evaluates the validation RMSE and R² after
+every epoch, keeps the best model, and finally scores it on the test split.
+
+The batch size is global: each of P processes takes batch/P samples of every
+step, chosen by a :class:`~torch.utils.data.DistributedSampler` (also with
+P = 1), so a step sees the same samples whatever P is (ResNet-50's batch norm,
+though, sees each process's share). Rank 0 alone writes; every process reads
+checkpoints from the run directory, which must be on a file system they share.
+
+A run directory holds::
+
+    settings.json          the resolved settings, input spec, dataset settings, launch
+    split.json             split seed and the train/val/test sample indices
+    checkpoint.pt          the last epoch's full state (resume point)
+    best.pt                the model of the best validation RMSE (what predict loads)
+    metrics.json, .csv     per epoch: train loss, validation RMSE and R², lr, time
+    test.json              the best model's test RMSE and R², training time
+    test_predictions.csv   sample index, distortion, ν, predicted ν on the test split
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.utils.data as tud
+from torch.nn import functional as F
+from torch.nn.parallel import DistributedDataParallel
+
+from hpcnet import __version__
+from hpcnet.errors import HpcnetError
+from hpcnet.learn import distributed as du
+from hpcnet.learn.dataset import LearnDataset
+from hpcnet.learn.models import InputSpec, Surrogate, input_spec
+
+log = logging.getLogger("hpcnet")
+
+FORMAT = "hpcnet-run-1"
+SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
+PROGRESS_EVERY_S = 60.0
+ARTEFACTS = ("settings.json", "split.json", "checkpoint.pt", "best.pt", "metrics.json",
+             "metrics.csv", "test.json", "test_predictions.csv")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """One training run. ``epochs``, ``device``, ``amp`` and ``workers`` may change on resume."""
+
+    model: str
+    dataset: str
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    dropout: float = 0.5
+    matrix_size: int | None = None
+    seed: int = 0
+    split_seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    workers: int = 0
+
+    RESUMABLE_CHANGES = ("epochs", "device", "amp", "workers")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def differences(self, stored: dict) -> list[str]:
+        """Settings that differ from ``stored`` and forbid resuming."""
+        return [f"{f.name}: {stored.get(f.name)!r} -> {getattr(self, f.name)!r}"
+                for f in fields(self)
+                if f.name not in self.RESUMABLE_CHANGES
+                and stored.get(f.name) != getattr(self, f.name)]
+
+
+# --------------------------------------------------------------------- data
+def split_indices(usable: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """Split sample indices 6:2:2 into train/val/test, fixed by ``seed``."""
+    n = len(usable)
+    if n < 5:
+        raise HpcnetError(f"{n} usable samples: at least 5 are needed for a 6:2:2 split")
+    perm = np.random.default_rng(seed).permutation(np.asarray(usable, dtype=np.int64))
+    n_train = round(SPLIT_FRACTIONS[0] * n)
+    n_val = round(SPLIT_FRACTIONS[1] * n)
+    return {"train": np.sort(perm[:n_train]), "val": np.sort(perm[n_train:n_train + n_val]),
+            "test": np.sort(perm[n_train + n_val:])}
+
+
+class SampleSet(tud.Dataset):
+    """Samples of a dataset file as (input (1, S, S), ν, sample index) triples.
+
+    The HDF5 file is opened lazily in each process (DataLoader workers included).
+    """
+
+    def __init__(self, path, indices: np.ndarray, labels: np.ndarray, images: bool):
+        self.path = str(path)
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.labels = np.asarray(labels, dtype=np.float32)
+        self.key = "image" if images else "matrix"
+        self._data = None
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: int):
+        if self._data is None:
+            import h5py
+
+            self._data = h5py.File(self.path, "r")["samples"][self.key]
+        i = int(self.indices[k])
+        x = torch.from_numpy(self._data[i])[None]
+        return x, torch.tensor(self.labels[i]), i
+
+
+# ------------------------------------------------------------------ metrics
+def regression_sums(pred: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """[n, Σ(ν̂ − ν)², Σν, Σν²] in float64, to be summed over processes."""
+    p, y = pred.double().cpu(), label.double().cpu()
+    return torch.stack([torch.tensor(float(len(y)), dtype=torch.float64),
+                        ((p - y) ** 2).sum(), y.sum(), (y ** 2).sum()])
+
+
+def regression_metrics(sums: torch.Tensor) -> dict:
+    """RMSE and R² (paper Methods) from summed :func:`regression_sums`."""
+    n, sse, sy, syy = (float(v) for v in sums)
+    if n == 0:
+        return {"n": 0, "rmse": math.nan, "r2": math.nan}
+    sst = syy - sy * sy / n
+    return {"n": int(n), "rmse": math.sqrt(sse / n), "r2": 1.0 - sse / sst if sst > 0 else math.nan}
+
+
+# ------------------------------------------------------------------ stages
+def train_one_epoch(model, core: Surrogate, loader, optimizer, scaler, env: du.DistEnv,
+                    amp_dtype=None, epoch: int = 0) -> float:
+    """One pass over this process's share of the training split; returns the global mean loss.
+
+    ``model`` is what runs forward (DDP-wrapped when distributed), ``core`` the
+    underlying :class:`Surrogate`. Collective when distributed.
+    """
+    model.train()
+    total = torch.zeros(2, dtype=torch.float64)
+    last = time.monotonic()
+    for step, (x, y, _) in enumerate(loader, 1):
+        x, y = x.to(env.device, non_blocking=True), y.to(env.device, non_blocking=True)
+        with torch.autocast(env.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            out = model(x)
+        loss = F.mse_loss(out.float(), core.standardise(y))
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        total += torch.tensor([loss.item() * len(y), len(y)], dtype=torch.float64)
+        if env.is_main and time.monotonic() - last > PROGRESS_EVERY_S:
+            last = time.monotonic()
+            log.info("epoch %d: step %d/%d, loss %.4f", epoch, step, len(loader),
+                     total[0] / total[1])
+    total = du.all_reduce_sum(total, env)
+    return float(total[0] / total[1]) if total[1] else math.nan
+
+
+@torch.no_grad()
+def evaluate(core: Surrogate, loader, env: du.DistEnv, amp_dtype=None):
+    """Metrics over all processes' shards, and this process's (indices, predictions)."""
+    core.eval()
+    sums = torch.zeros(4, dtype=torch.float64)
+    indices, preds = [], []
+    for x, y, idx in loader:
+        with torch.autocast(env.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            p = core.predict_nu(x.to(env.device, non_blocking=True)).float().cpu()
+        sums += regression_sums(p, y)
+        indices.append(idx)
+        preds.append(p)
+    sums = du.all_reduce_sum(sums, env)
+    return (regression_metrics(sums), _concat(indices, np.int64), _concat(preds, np.float32))
+
+
+def _concat(tensors: list[torch.Tensor], dtype) -> np.ndarray:
+    return torch.cat(tensors).numpy() if tensors else np.zeros(0, dtype)
+
+
+# ------------------------------------------------------------------- files
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".part")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _write_metrics(run_dir: Path, history: list[dict]) -> None:
+    _atomic_write_text(run_dir / "metrics.json", json.dumps(history, indent=1))
+    tmp = run_dir / "metrics.csv.part"
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    os.replace(tmp, run_dir / "metrics.csv")
+
+
+def load_checkpoint(path: Path, device="cpu") -> dict:
+    """A checkpoint or best-model file written by :func:`train`."""
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=True)
+    except (OSError, RuntimeError, EOFError) as exc:
+        raise HpcnetError(f"{path}: cannot read checkpoint: {exc}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise HpcnetError(f"{path}: not an hpcnet training checkpoint")
+    return ckpt
+
+
+def _prepare_run_dir(settings: TrainSettings, run_dir: Path, force: bool) -> tuple[str, str]:
+    """Rank 0: ('fresh' | 'resume', '') or ('error', message)."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        ckpt_path = run_dir / "checkpoint.pt"
+        if force:
+            for name in ARTEFACTS:
+                (run_dir / name).unlink(missing_ok=True)
+            return "fresh", ""
+        if not ckpt_path.exists():
+            if (run_dir / "best.pt").exists():
+                return "error", f"{run_dir} holds a run without checkpoint; pass --force"
+            return "fresh", ""
+        stored = load_checkpoint(ckpt_path)["settings"]
+    except (OSError, HpcnetError) as exc:
+        return "error", str(exc)
+    diff = settings.differences(stored)
+    if diff:
+        return "error", (f"{run_dir} holds a run with other settings ({'; '.join(diff)}); "
+                         f"pass --force to start over")
+    return "resume", ""
+
+
+# -------------------------------------------------------------------- train
+def train(settings: TrainSettings, run_dir, force: bool = False) -> dict:
+    """Train (or resume) a surrogate into ``run_dir`` and score it on the test split.
+
+    Collective over the processes of the launch (torchrun/srun); returns the
+    test metrics on every process.
+    """
+    env = du.setup(settings.device)
+    try:
+        return _train(settings, Path(run_dir), force, env)
+    finally:
+        du.cleanup(env)
+
+
+def _train(settings: TrainSettings, run_dir: Path, force: bool, env: du.DistEnv) -> dict:
+    action, message = du.broadcast_object(
+        _prepare_run_dir(settings, run_dir, force) if env.is_main else None, env)
+    if action == "error":
+        raise HpcnetError(message)
+    with LearnDataset(settings.dataset) as ds:
+        spec = input_spec(settings.model, _source_side(ds, settings.model), settings.matrix_size)
+        split = split_indices(ds.usable(images=spec.uses_images), settings.split_seed)
+        labels, distortion, ds_settings = ds.nu.copy(), ds.distortion.copy(), ds.settings
+    if len(split["train"]) < settings.batch_size:
+        raise HpcnetError(f"the training split has {len(split['train'])} samples, fewer than "
+                          f"one batch of {settings.batch_size}")
+    train_labels = labels[split["train"]]
+    torch.manual_seed(settings.seed)
+    core = Surrogate(spec, settings.dropout, float(train_labels.mean()),
+                     float(train_labels.std()) or 1.0).to(env.device)
+    optimizer = torch.optim.AdamW(core.parameters(), lr=settings.lr,
+                                  weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3,
+                                                           min_lr=1e-6)
+    amp_dtype = _amp_dtype(settings, env)
+    scaler = torch.amp.GradScaler(env.device.type, enabled=amp_dtype == torch.float16)
+    state = {"epoch": 0, "best_val_rmse": math.inf, "best_epoch": 0, "history": [],
+             "train_seconds": 0.0}
+    if action == "resume":
+        ckpt = load_checkpoint(run_dir / "checkpoint.pt", env.device)
+        core.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        scaler.load_state_dict(ckpt["scaler"])
+        state = {k: ckpt[k] for k in state}
+        log.info("resuming %s after epoch %d", run_dir, state["epoch"])
+    if env.is_main:
+        _write_launch_files(run_dir, settings, spec, ds_settings, split, env)
+    model = core
+    if env.distributed:
+        model = DistributedDataParallel(
+            core, device_ids=[env.device.index] if env.device.type == "cuda" else None)
+    train_set = SampleSet(settings.dataset, split["train"], labels, spec.uses_images)
+    train_loader, sampler = make_train_loader(train_set, settings.batch_size, env,
+                                              settings.seed, settings.workers)
+    val_loader = _eval_loader(settings, split["val"], labels, spec, env)
+    log.info("training %s on %d samples (val %d, test %d), %d process(es) on %s, "
+             "input %d×%d%s", settings.model, len(split["train"]), len(split["val"]),
+             len(split["test"]), env.world_size, env.device, spec.side, spec.side,
+             f" (resized from {spec.source_side})" if spec.resized else "")
+    for epoch in range(state["epoch"] + 1, settings.epochs + 1):
+        start = time.perf_counter()
+        sampler.set_epoch(epoch)
+        torch.manual_seed(settings.seed + 100_003 * epoch + env.rank)  # dropout stream
+        loss = train_one_epoch(model, core, train_loader, optimizer, scaler, env, amp_dtype,
+                               epoch)
+        val, _, _ = evaluate(core, val_loader, env, amp_dtype)
+        scheduler.step(val["rmse"])
+        seconds = time.perf_counter() - start
+        state["train_seconds"] += seconds
+        state["epoch"] = epoch
+        state["history"].append({
+            "epoch": epoch, "train_loss": loss,
+            "train_rmse": math.sqrt(loss) * float(core.target_std),
+            "val_rmse": val["rmse"], "val_r2": val["r2"],
+            "lr": optimizer.param_groups[0]["lr"], "seconds": seconds})
+        improved = val["rmse"] < state["best_val_rmse"]
+        if improved:
+            state["best_val_rmse"], state["best_epoch"] = val["rmse"], epoch
+        if env.is_main:
+            _save_epoch(run_dir, settings, spec, ds_settings, core, optimizer, scheduler,
+                        scaler, state, improved)
+        log.info("epoch %d/%d: loss %.4f, val RMSE %.4f, R² %.4f, %.0f s%s", epoch,
+                 settings.epochs, loss, val["rmse"], val["r2"], seconds,
+                 " (best)" if improved else "")
+    du.barrier(env)
+    return _test(run_dir, settings, spec, split, labels, distortion, state, env, amp_dtype)
+
+
+def _source_side(ds: LearnDataset, model: str) -> int:
+    if model == "resnet50-image":
+        if not ds.settings.images:
+            raise HpcnetError(f"{ds.path} has no images (build it with --images)")
+        return ds.settings.render.size
+    return ds.matrix_size
+
+
+def _amp_dtype(settings: TrainSettings, env: du.DistEnv):
+    """Mixed precision on GPUs (bfloat16 where supported, else float16); none on CPU."""
+    if not settings.amp or env.device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def make_train_loader(dataset, batch_size: int, env: du.DistEnv, seed: int, workers: int = 0):
+    """Loader of this process's batch_size/P share of every global batch, and its sampler.
+
+    The sampler shuffles with ``seed`` + epoch (call ``set_epoch``) and drops the
+    tail that does not fill a global batch, so global batch k holds the same
+    samples for any number of processes P.
+    """
+    if batch_size % env.world_size:
+        raise HpcnetError(f"batch size {batch_size} is not divisible by the "
+                          f"{env.world_size} processes")
+    sampler = tud.DistributedSampler(dataset, num_replicas=env.world_size, rank=env.rank,
+                                     shuffle=True, seed=seed, drop_last=True)
+    loader = tud.DataLoader(
+        dataset, batch_size=batch_size // env.world_size, sampler=sampler, drop_last=True,
+        num_workers=workers, persistent_workers=workers > 0,
+        pin_memory=env.device.type == "cuda")
+    return loader, sampler
+
+
+def _eval_loader(settings, indices, labels, spec: InputSpec, env: du.DistEnv):
+    """This process's shard (every P-th sample, no padding) of an evaluation split."""
+    shard = SampleSet(settings.dataset, indices[env.rank::env.world_size], labels,
+                      spec.uses_images)
+    return tud.DataLoader(shard, batch_size=max(1, settings.batch_size // env.world_size),
+                          num_workers=settings.workers, persistent_workers=settings.workers > 0,
+                          pin_memory=env.device.type == "cuda")
+
+
+def _write_launch_files(run_dir, settings, spec, ds_settings, split, env) -> None:
+    info = {"format": FORMAT, "settings": settings.as_dict(), "input": spec.as_dict(),
+            "dataset_settings": ds_settings.as_dict(),
+            "launch": {"world_size": env.world_size, "device": str(env.device),
+                       "hpcnet": __version__, "torch": torch.__version__}}
+    _atomic_write_text(run_dir / "settings.json", json.dumps(info, indent=1))
+    split_info = {"seed": settings.split_seed, "fractions": SPLIT_FRACTIONS,
+                  **{k: v.tolist() for k, v in split.items()}}
+    _atomic_write_text(run_dir / "split.json", json.dumps(split_info))
+
+
+def _save_epoch(run_dir, settings, spec, ds_settings, core, optimizer, scheduler, scaler,
+                state, improved: bool) -> None:
+    common = {"format": FORMAT, "settings": settings.as_dict(), "input": spec.as_dict(),
+              "dataset_settings": ds_settings.to_json(), "model": core.state_dict()}
+    if improved:
+        _atomic_torch_save({**common, "epoch": state["epoch"],
+                            "val": state["history"][-1]}, run_dir / "best.pt")
+    _atomic_torch_save({**common, **state, "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict()},
+                       run_dir / "checkpoint.pt")
+    _write_metrics(run_dir, state["history"])
+
+
+def _test(run_dir, settings, spec, split, labels, distortion, state, env, amp_dtype) -> dict:
+    """Score the best model on the test split; rank 0 writes test.json and the predictions."""
+    if not (run_dir / "best.pt").exists():
+        raise HpcnetError(f"{run_dir}: no best model (no epoch completed)")
+    best = load_checkpoint(run_dir / "best.pt", env.device)
+    core = Surrogate(spec, settings.dropout).to(env.device)
+    core.load_state_dict(best["model"])
+    metrics, idx, pred = evaluate(core, _eval_loader(settings, split["test"], labels, spec, env),
+                                  env, amp_dtype)
+    shards = du.gather_objects((idx, pred), env)
+    result = {"model": settings.model, "test_rmse": metrics["rmse"], "test_r2": metrics["r2"],
+              "n_test": metrics["n"], "best_epoch": best["epoch"], "epochs": state["epoch"],
+              "best_val_rmse": state["best_val_rmse"], "train_seconds": state["train_seconds"],
+              "world_size": env.world_size, "device": str(env.device)}
+    if env.is_main:
+        idx = np.concatenate([s[0] for s in shards])
+        pred = np.concatenate([s[1] for s in shards])
+        order = np.argsort(idx)
+        lines = ["index,distortion,nu,nu_pred"] + [
+            f"{i},{float(distortion[i])!r},{float(labels[i])!r},{float(p)!r}"
+            for i, p in zip(idx[order], pred[order], strict=True)]
+        _atomic_write_text(run_dir / "test_predictions.csv", "\n".join(lines) + "\n")
+        _atomic_write_text(run_dir / "test.json", json.dumps(result, indent=1))
+        log.info("test (best epoch %d): RMSE %.4f, R² %.4f on %d samples; training %.0f s",
+                 best["epoch"], metrics["rmse"], metrics["r2"], metrics["n"],
+                 state["train_seconds"])
+    return result
+

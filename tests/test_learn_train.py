@@ -1,0 +1,186 @@
+"""Training, DDP and prediction of the CNN surrogates, end to end on CPU."""
+
+from __future__ import annotations
+
+import csv
+import json
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+from mpi4py import MPI
+
+from hpcnet.errors import HpcnetError
+from hpcnet.learn.dataset import DatasetSettings, LearnDataset, build_dataset
+from hpcnet.learn.models import InputSpec, Surrogate
+from hpcnet.learn.render import RenderSettings
+from hpcnet.learn.train import TrainSettings, load_checkpoint, train
+from tests import ddp_worker, helpers
+from tests.helpers import run_cli
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """30 tri networks of 6×6 nodes (72×72 matrices) with 32-pixel images."""
+    path = tmp_path_factory.mktemp("learn") / "ds.h5"
+    settings = DatasetSettings(kind="tri", size=6, count=30, seed=11, images=True,
+                               render=RenderSettings(size=32))
+    build_dataset(settings, path, MPI.COMM_SELF)
+    return path
+
+
+def _train_args(dataset, run, *extra):
+    return ["train", dataset, "--model", "alexnet-matrix", "-o", run, "--batch-size", "6",
+            "--lr", "3e-4", "--dropout", "0", *extra]
+
+
+def _history(run):
+    return json.loads((run / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def alexnet_run(dataset, tmp_path_factory):
+    """Two epochs of alexnet-matrix on one process, through the CLI."""
+    run = tmp_path_factory.mktemp("runs") / "alexnet"
+    assert "test RMSE" in run_cli(*_train_args(dataset, run, "--epochs", "2")).stdout
+    return run
+
+
+def test_alexnet_trains_resumes_and_predicts(dataset, alexnet_run, tmp_path):
+    run = alexnet_run
+    history = _history(run)
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    with open(run / "metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [float(r["val_rmse"]) for r in rows] == [h["val_rmse"] for h in history]
+
+    info = json.loads((run / "settings.json").read_text())
+    assert info["input"] == {"model": "alexnet-matrix", "source_side": 72, "side": 72}
+    assert info["settings"]["matrix_size"] is None
+    split = json.loads((run / "split.json").read_text())
+    parts = [set(split[k]) for k in ("train", "val", "test")]
+    assert [len(p) for p in parts] == [18, 6, 6]
+    assert set.union(*parts) == set(range(30)) and sum(map(len, parts)) == 30
+
+    ckpt = load_checkpoint(run / "checkpoint.pt")
+    assert ckpt["epoch"] == 2 and len(ckpt["history"]) == 2
+    best = load_checkpoint(run / "best.pt")
+    model = Surrogate(InputSpec(**best["input"]), dropout=0.0)
+    model.load_state_dict(best["model"])
+
+    # test.json holds the Methods' RMSE and R² of the predictions it lists
+    result = json.loads((run / "test.json").read_text())
+    with open(run / "test_predictions.csv") as fh:
+        table = [(int(r["index"]), float(r["nu"]), float(r["nu_pred"]))
+                 for r in csv.DictReader(fh)]
+    assert sorted(i for i, _, _ in table) == sorted(split["test"])
+    nu = np.array([t[1] for t in table])
+    pred = np.array([t[2] for t in table])
+    assert result["test_rmse"] == pytest.approx(np.sqrt(np.mean((pred - nu) ** 2)), rel=1e-6)
+    r2 = 1 - np.sum((pred - nu) ** 2) / np.sum((nu.mean() - nu) ** 2)
+    assert result["test_r2"] == pytest.approx(r2, rel=1e-6, abs=1e-9)
+
+    # predict reads network files and gives the test predictions of the same networks
+    files = []
+    with LearnDataset(dataset) as ds:
+        for index, _, _ in table[:3]:
+            files.append(tmp_path / f"net{index}.h5")
+            ds.network(index).save(files[-1])
+    lines = run_cli("predict", run, *files, "--json", "--batch-size", "2").stdout.splitlines()
+    got = [json.loads(line)["nu_pred"] for line in lines]
+    assert got == pytest.approx([t[2] for t in table[:3]], abs=1e-5)
+
+    # rerunning with more epochs resumes after epoch 3
+    # rerunning with more epochs resumes after epoch 2; other settings are refused
+    run_cli(*_train_args(dataset, run, "--epochs", "3"))
+    resumed = _history(run)
+    assert [h["epoch"] for h in resumed] == [1, 2, 3] and resumed[:2] == history
+    refused = run_cli(*_train_args(dataset, run, "--epochs", "3", "--seed", "1"), check=False)
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_resnet_trains_on_images_and_predicts(dataset, tmp_path):
+    run = tmp_path / "img"
+    run_cli("train", dataset, "--model", "resnet50-image", "-o", run, "--epochs", "1",
+            "--batch-size", "6")
+    info = json.loads((run / "settings.json").read_text())
+    assert info["input"] == {"model": "resnet50-image", "source_side": 32, "side": 32}
+    assert np.isfinite(json.loads((run / "test.json").read_text())["test_rmse"])
+    with LearnDataset(dataset) as ds:
+        ds.network(0).save(tmp_path / "n0.h5")
+    line = run_cli("predict", run, tmp_path / "n0.h5", "--json").stdout
+    assert np.isfinite(json.loads(line)["nu_pred"])
+
+
+def test_user_errors_are_clean(dataset, tmp_path):
+    def settings(**kw):
+        return TrainSettings(**{"model": "alexnet-matrix", "dataset": str(dataset), **kw})
+
+    for bad, message in (
+        (settings(dataset=str(tmp_path / "missing.h5")), "no such dataset"),
+        (settings(matrix_size=40), "at least 63"),
+        (settings(batch_size=64), "fewer than one batch"),
+    ):
+        with pytest.raises(HpcnetError, match=message):
+            train(bad, tmp_path / "r")
+    proc = run_cli("predict", tmp_path / "nothing", dataset, check=False)
+    assert proc.returncode == 1 and "no trained model" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_launch_environment_is_read_from_torchrun_srun_or_mpirun():
+    from hpcnet.learn.distributed import launch_env
+
+    torchrun = {"RANK": "3", "WORLD_SIZE": "8", "LOCAL_RANK": "1"}
+    srun = {"SLURM_PROCID": "5", "SLURM_STEP_NUM_TASKS": "6", "SLURM_LOCALID": "2"}
+    mpirun = {"OMPI_COMM_WORLD_RANK": "1", "OMPI_COMM_WORLD_SIZE": "2",
+              "OMPI_COMM_WORLD_LOCAL_RANK": "1"}
+    assert launch_env({}) == (0, 1, 0)
+    assert launch_env(torchrun) == (3, 8, 1)
+    assert launch_env({**srun, **torchrun}) == (3, 8, 1)  # srun starting torchrun
+    assert launch_env(srun) == (5, 6, 2)
+    assert launch_env({"SLURM_PROCID": "0", "SLURM_NTASKS": "4"}) == (0, 1, 0)  # batch script
+    assert launch_env(mpirun) == (1, 2, 1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_gloo_processes_take_the_single_process_steps(dataset, tmp_path):
+    """DDP over 2 processes, each with half of every global batch, equals 1 process."""
+    for world in (1, 2):
+        mp.spawn(ddp_worker.sgd_epoch, nprocs=world, join=True,
+                 args=(world, str(dataset), _free_port(), str(tmp_path / f"w{world}.pt")))
+    one, two = (torch.load(tmp_path / f"w{w}.pt", weights_only=True) for w in (1, 2))
+    assert two["loss"] == pytest.approx(one["loss"], rel=1e-6)
+    torch.manual_seed(0)
+    start = Surrogate(InputSpec("alexnet-matrix", 72, 72), dropout=0.0).state_dict()
+    moved = max((one["state"][k] - start[k]).abs().max().item() for k in start)
+    assert moved > 1e-4  # the steps changed the weights far beyond the tolerance
+    for key, value in one["state"].items():
+        assert torch.allclose(two["state"][key], value, rtol=0, atol=1e-6), key
+
+
+def test_torchrun_training_matches_one_process(dataset, alexnet_run, tmp_path):
+    """2 gloo processes under torchrun: same batches and first epoch as one process."""
+    run = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+           "2", "-m", "hpcnet", *map(str, _train_args(dataset, run, "--epochs", "1"))]
+    proc = subprocess.run(cmd, env=helpers.test_env(), capture_output=True, text=True,
+                          timeout=300, cwd=helpers.REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("test RMSE") == 1  # rank 0 alone reports
+    assert json.loads((run / "settings.json").read_text())["launch"]["world_size"] == 2
+    assert (run / "split.json").read_text() == (alexnet_run / "split.json").read_text()
+    one, two = _history(alexnet_run)[0], _history(run)[0]
+    assert two["train_loss"] == pytest.approx(one["train_loss"], rel=1e-4)
+    assert two["val_rmse"] == pytest.approx(one["val_rmse"], rel=1e-3)
