@@ -97,3 +97,24 @@ def read_tasks(fh) -> dict[str, np.ndarray]:
     out["kind"] = np.array([kinds[k] for k in out["kind"]])
     out["message"] = np.array([m.decode() for m in out["message"]])
     return out
+
+
+def read_network(fh, row: int):
+    """Task ``row``'s original network, rebuilt from the file (an hpcnet Network)."""
+    from hpcnet.network import Network
+
+    kinds = json.loads(fh.attrs["kinds"])
+    settings = json.loads(fh.attrs["settings"])
+    n_nodes, n_bonds = int(fh["tasks/n_nodes"][row]), int(fh["tasks/n_bonds"][row])
+    flags = fh["networks/boundary"][row, :n_nodes]
+    kind = kinds[int(fh["tasks/kind"][row])]
+    return Network.from_arrays(
+        fh["networks/positions"][row, :n_nodes], fh["networks/bonds"][row, :n_bonds],
+        {side: np.flatnonzero(flags & bit) for side, bit in BOUNDARY_FLAGS.items()},
+        kind=kind, size=int(fh["tasks/size"][row]), seed=int(fh["tasks/seed"][row]),
+        params={"distortion": settings["distortion"]} if kind == "tri" else {})
+
+
+def read_mask(fh, name: str, row: int) -> np.ndarray:
+    """Bond mask ``name`` (initial, final, best) of task ``row``, as booleans."""
+    return fh[f"masks/{name}"][row, : int(fh["tasks/n_bonds"][row])].astype(bool)

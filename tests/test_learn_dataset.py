@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
+from hpcnet import h5layout
 from hpcnet.elastic import poisson_ratio
 from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.learn import dataset as dsmod
@@ -139,37 +140,29 @@ def test_cli_reruns_refusals_and_usage_errors(tmp_path):
     assert proc.returncode == 2 and "--images all" in proc.stderr
 
 
-def _anneal_output(path, net, masks):
-    """A file in the layout of `hpcnet anneal`: /network and /masks/NAME."""
-    with h5py.File(path, "w") as fh:
-        net.write_h5(fh.create_group("network"))
-        for name, mask in masks.items():
-            fh.create_dataset(f"masks/{name}", data=mask)
-
-
 def test_dataset_from_annealing_outputs(tmp_path):
-    files = []
-    for seed in (1, 2):
-        net = sample_network(DatasetSettings(kind="tri", size=5, count=1), seed)[0]
-        best = np.ones(net.n_bonds, dtype=bool)
-        best[np.flatnonzero((net.degrees()[net.bonds] == 6).all(axis=1))[0]] = False
-        files.append(tmp_path / f"anneal{seed}.h5")
-        _anneal_output(files[-1], net, {"best": best, "final": np.ones(net.n_bonds, bool)})
+    files = [tmp_path / "a.h5", tmp_path / "b.h5"]
+    for path, seeds in zip(files, ("0", "1-2"), strict=True):
+        run_cli("anneal", "--kind", "tri", "--size", 5, "--seeds", seeds, "--t0", 0.05,
+                "--alpha", 0.5, "--tf", 0.01, "--lk", 8, "-o", path)
     out = tmp_path / "ds.h5"
     args = ["dataset", "--from-anneal", files[0], "--from-anneal", files[1],
-            "--masks", "best,final", "--images", "all", "--image-size", "32", "-o", out]
-    assert "4 samples labelled" in run_cli(*args).stdout
+            "--masks", "best,initial", "--images", "all", "--image-size", "32", "-o", out]
+    assert "6 samples labelled" in run_cli(*args).stdout  # 3 chains × 2 masks
+    expected = []
+    for path in files:
+        with h5py.File(path, "r") as fh:
+            for row in range(len(fh["tasks/status"])):
+                net = h5layout.read_network(fh, row)
+                for mask in ("best", "initial"):
+                    expected.append(net.pruned(h5layout.read_mask(fh, mask, row)))
     with LearnDataset(out) as ds:
-        assert ds.settings.kind == "tri" and ds.settings.count == 4
-        for i, (path, mask) in enumerate([(f, m) for f in files for m in ("best", "final")]):
-            expected = Network.load(path)
-            with h5py.File(path, "r") as fh:
-                expected = expected.pruned(fh["masks"][mask][()])
-            stored = ds.network(i)
-            assert np.array_equal(stored.bonds, expected.bonds)
-            assert ds.nu[i] == poisson_ratio(expected).nu
-            assert ds.distortion[i] == expected.params["distortion"]
-        assert ds.group["n_bonds"][0] == ds.group["n_bonds"][1] - 1
+        assert ds.settings.kind == "tri" and ds.settings.count == 6
+        for i, net in enumerate(expected):
+            assert np.array_equal(ds.network(i).bonds, net.bonds)
+            assert ds.nu[i] == poisson_ratio(net).nu
+            assert ds.distortion[i] == net.params["distortion"]
+        assert ds.group["n_bonds"][1] == len(expected[1].bonds)  # the initial mask: all bonds
     proc = run_cli("dataset", "--from-anneal", files[0], "--masks", "nope", "-o",
                    tmp_path / "x.h5", check=False)
     assert proc.returncode == 1 and "/masks/nope" in proc.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from hpcnet.cli.common import world
+from hpcnet.cli.common import mpi_world
 from hpcnet.generators import KINDS
 
 
@@ -49,8 +49,8 @@ class ImagesType(click.ParamType):
               help="Number of samples (required unless --from-anneal).")
 @click.option("--from-anneal", "anneal_files", multiple=True,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Take the networks from annealing outputs (`hpcnet anneal` files: "
-                   "/network and /masks/NAME) instead of generating them; repeatable.")
+              help="Take the networks from `hpcnet anneal` ensemble files (every finished "
+                   "chain, pruned by each of --masks) instead of generating them; repeatable.")
 @click.option("--masks", default="best",
               help="With --from-anneal: comma-separated masks taken from each file, "
                    "e.g. best,final,initial.")
@@ -84,6 +84,7 @@ def command(kind, size, count, anneal_files, masks, distortion, seed, images, im
     --masks), labelled afresh. PETSc options reach the labelling solver under
     -elastic_.
     """
+    comm = mpi_world()  # first: it decides which h5py to import
     from hpcnet.learn.dataset import DatasetSettings, build_dataset
     from hpcnet.learn.render import RenderSettings
 
@@ -98,9 +99,15 @@ def command(kind, size, count, anneal_files, masks, distortion, seed, images, im
         images=images != "none", image_distortion=images if isinstance(images, tuple) else None,
         render=RenderSettings(size=image_size, line_width=line_width), **anneal,
     )
-    comm = world().tompi4py()
+    from petsc4py import PETSc  # noqa: F401  (collective start, before independent work)
+
+    from hpcnet.petsc_env import finalize
+
     start = time.perf_counter()
-    report = build_dataset(settings, output, comm, force=force)
+    try:
+        report = build_dataset(settings, output, comm, force=force)
+    finally:
+        finalize(comm)
     if comm.rank != 0:
         return
     if report.complete_before:
@@ -113,7 +120,7 @@ def command(kind, size, count, anneal_files, masks, distortion, seed, images, im
 
 def _anneal_source(files, masks, kind, size, count, distortion, images):
     """kind, size, count and settings fields of a dataset drawn from annealing outputs."""
-    from hpcnet.network import Network
+    from hpcnet.learn.dataset import annealed_network, annealed_sources
 
     if kind is not None or size is not None or count is not None or distortion is not None:
         raise click.UsageError("--from-anneal takes kind, size and count from the files: "
@@ -123,9 +130,10 @@ def _anneal_source(files, masks, kind, size, count, distortion, images):
     names = tuple(m.strip() for m in masks.split(",") if m.strip())
     if not names:
         raise click.UsageError("--masks names no mask")
-    first = Network.load(files[0])
     files = tuple(str(f.resolve()) for f in files)
-    return first.kind, first.size, len(files) * len(names), {
+    sources = annealed_sources(files)
+    first = annealed_network(*sources[0], names[0])[0]
+    return first.kind, first.size, len(sources) * len(names), {
         "anneal_files": files, "anneal_masks": names}
 
 

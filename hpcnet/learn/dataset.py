@@ -26,12 +26,12 @@ Layout (every array has one row per sample; ``N`` nodes, ``M = 3N`` bond slots):
 Root attributes: ``settings`` (JSON of :class:`DatasetSettings`), ``format``,
 ``hpcnet_version``, ``petsc_options``.
 
-Datasets drawn from annealing outputs (``anneal_files``) take, from each file in
-turn, the original network (HDF5 group ``/network``, as written by
-:meth:`Network.write_h5`) pruned by each of the bond masks ``/masks/<name>``
-asked for (e.g. ``best``, ``final``: bool arrays over the original bonds), and
-label them afresh: sample ``i`` is file ``i // len(masks)``, mask ``i % len(masks)``.
-This is the layout ``hpcnet anneal`` writes.
+Datasets drawn from annealing outputs (``anneal_files``, ensemble files of
+``hpcnet anneal``, docs/ensemble-layout.md) take every finished chain of each
+file in turn, its original network pruned by each of the bond masks asked for
+(``initial``, ``final``, ``best``), and label them afresh: sample ``i`` is
+finished chain ``i // len(masks)`` (see :func:`annealed_sources`), mask
+``i % len(masks)``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hpcnet import __version__
+from hpcnet import __version__, h5layout
 from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.learn.render import RenderSettings, render
 from hpcnet.network import SIDES, Network
@@ -100,8 +100,8 @@ class DatasetSettings:
         if self.count < 1:
             raise HpcnetError(f"count must be at least 1, got {self.count}")
         if self.anneal_files:
-            if self.count != len(self.anneal_files) * len(self.anneal_masks):
-                raise HpcnetError("count must be the number of annealing files times masks")
+            if self.count != len(annealed_sources(self.anneal_files)) * len(self.anneal_masks):
+                raise HpcnetError("count must be the number of finished chains times masks")
             if self.distortion is not None or self.image_distortion is not None:
                 raise HpcnetError("distortion ranges do not apply to annealing outputs")
         elif self.kind == "tri":
@@ -152,8 +152,8 @@ def sample_network(settings: DatasetSettings, index: int) -> tuple[Network, floa
 
     if settings.anneal_files:
         masks = settings.anneal_masks
-        return annealed_network(settings.anneal_files[index // len(masks)],
-                                masks[index % len(masks)])
+        path, row = annealed_sources(settings.anneal_files)[index // len(masks)]
+        return annealed_network(path, row, masks[index % len(masks)])
 
     ss = np.random.SeedSequence(entropy=settings.seed, spawn_key=(index,))
     net_seed_ss, distortion_ss = ss.spawn(2)
@@ -165,21 +165,34 @@ def sample_network(settings: DatasetSettings, index: int) -> tuple[Network, floa
     return generate(settings.kind, settings.size, net_seed, distortion=r), r
 
 
-def annealed_network(path, mask: str) -> tuple[Network, float]:
-    """The original network of an annealing output pruned by its mask ``mask``."""
+def annealed_sources(files) -> list[tuple[str, int]]:
+    """(file, task row) of every finished chain in the ensemble files, in order."""
     import h5py
 
-    net = Network.load(path)
-    try:
-        with h5py.File(path, "r") as fh:
-            keep = fh["masks"][mask][()]
-    except (OSError, KeyError):
-        raise HpcnetError(f"{path}: no bond mask /masks/{mask} (not an annealing output?)"
-                          ) from None
-    if keep.shape != (net.n_bonds,):
-        raise HpcnetError(f"{path}: mask '{mask}' has shape {keep.shape}, the network "
-                          f"{net.n_bonds} bonds")
-    return net.pruned(keep.astype(bool)), float(net.params.get("distortion", math.nan))
+    sources = []
+    for path in files:
+        try:
+            with h5py.File(path, "r") as fh:
+                done = np.flatnonzero(fh["tasks/status"][()] == h5layout.DONE)
+        except (OSError, KeyError):
+            raise HpcnetError(f"{path}: not an `hpcnet anneal` ensemble file") from None
+        sources.extend((str(path), int(row)) for row in done)
+    if not sources:
+        raise HpcnetError("the annealing files hold no finished chain")
+    return sources
+
+
+def annealed_network(path, row: int, mask: str) -> tuple[Network, float]:
+    """Task ``row``'s original network in an ensemble file, pruned by its mask ``mask``."""
+    import h5py
+
+    with h5py.File(path, "r") as fh:
+        if f"masks/{mask}" not in fh:
+            raise HpcnetError(f"{path}: no bond mask /masks/{mask} (choose from "
+                              f"{', '.join(h5layout.MASKS)})")
+        net = h5layout.read_network(fh, row)
+        keep = h5layout.read_mask(fh, mask, row)
+    return net.pruned(keep), float(net.params.get("distortion", math.nan))
 
 
 def dense_matrix(net: Network) -> np.ndarray:
