@@ -175,7 +175,7 @@ def test_torchrun_training_matches_one_process(dataset, alexnet_run, tmp_path):
     run = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
            "2", "-m", "hpcnet", *map(str, _train_args(dataset, run, "--epochs", "1"))]
-    proc = subprocess.run(cmd, env=helpers.test_env(), capture_output=True, text=True,
+    proc = subprocess.run(cmd, env=helpers.child_env(), capture_output=True, text=True,
                           timeout=300, cwd=helpers.REPO)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("test RMSE") == 1  # rank 0 alone reports
