@@ -3,7 +3,7 @@
 Runs the same mixed ensemble (all kinds, two sizes, both targets) under
 `mpirun -n 1` and `mpirun -n 2` into fresh files and prints tasks per second,
 the speed-up and the HDF5/journal I/O share reported by `hpcnet anneal`.
-Usage: python benchmarks/bench_ensemble.py [--ranks 1,2] [--seeds 0-3] [--sizes 8,12]
+Usage: python benchmarks/bench_ensemble.py [--ranks 1,2] [--seeds 0-1] [--sizes 8,12]
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ def main() -> None:
     parser.add_argument("--ranks", default="1,2")
     parser.add_argument("--kinds", default="tri,delaunay,packing")
     parser.add_argument("--sizes", default="8,12")
-    parser.add_argument("--seeds", default="0-3")
-    parser.add_argument("--lk", default="150")
+    parser.add_argument("--seeds", default="0-1")
+    parser.add_argument("--lk", default="400", help="proposals per temperature (the default)")
     args = parser.parse_args()
     ensemble = ["--kinds", args.kinds, "--sizes", args.sizes, "--seeds", args.seeds,
-                "--targets", "-0.9,0.9", "--lk", args.lk, "--alpha", "0.8"]
+                "--targets", "-0.9,0.9", "--lk", args.lk]
     print(f"ensemble: {' '.join(ensemble)}")
     print(f"{'ranks':>5} {'tasks':>6} {'wall [s]':>9} {'tasks/s':>8} {'speed-up':>9} "
           f"{'I/O [s]':>8} {'I/O share':>9}")
