@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 from hpcnet.ensemble import EXIT_INTERRUPTED
+from hpcnet.journal import journal_files, read_journal
 from tests.helpers import REPO, child_env, mpirun, run_cli
 
 TINY = ["--kinds", "tri,delaunay,packing", "--sizes", "6", "--seeds", "0-1",
         "--targets", "-0.9,0.9", "--t0", "0.05", "--alpha", "0.5", "--tf", "0.01", "--lk", "6"]
-#: Chains long enough (about 6 s in all on one rank) to be interrupted part-way.
-LONG = ["--kinds", "tri,delaunay", "--sizes", "10", "--seeds", "0-2", "--targets", "-0.9,0.9",
+#: Chains long enough (about 8 s in all on one rank) to be interrupted part-way.
+LONG = ["--kinds", "tri,delaunay", "--sizes", "10", "--seeds", "0-3", "--targets", "-0.9,0.9",
         "--t0", "0.1", "--alpha", "0.85", "--tf", "0.005", "--lk", "100",
         "--checkpoint-seconds", "0.2"]
 IGNORED = {"tasks/wall_time"}  # timings differ from run to run
@@ -103,6 +104,19 @@ def wait_for_journals(out, ranks, proc):
         time.sleep(0.02)
 
 
+def records(out):
+    """Intact journal records written so far (finished chains and checkpoints)."""
+    journal = out.parent / (out.name + ".journal")
+    return sum(1 for path in journal_files(journal) for _ in read_journal(path))
+
+
+def wait_for_records(out, count, proc):
+    """Block until the journals hold ``count`` records (or the run ends)."""
+    deadline = time.monotonic() + 60
+    while records(out) < count and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def kill_everything(proc):
     """SIGKILL mpirun and its ranks (the ranks have their own process groups)."""
     for pid in ranks_of(proc.pid) + [proc.pid]:
@@ -120,10 +134,10 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, reference):
     out = tmp_path / "ens.h5"
     rng = np.random.default_rng(12)
     kills = 0
-    for delay in rng.uniform(0.0, 1.5, size=3):
+    for new_records in rng.integers(1, 4, size=3):
         proc = start(2, out, *LONG)
         wait_for_journals(out, 2, proc)
-        time.sleep(delay)
+        wait_for_records(out, records(out) + new_records, proc)
         if proc.poll() is None:
             kill_everything(proc)
             kills += 1
@@ -142,7 +156,7 @@ def test_unreadable_file_from_a_killed_write_is_rebuilt(tmp_path, reference):
     out = tmp_path / "ens.h5"
     proc = start(1, out, *LONG)
     wait_for_journals(out, 1, proc)
-    time.sleep(1.0)
+    wait_for_records(out, 2, proc)
     kill_everything(proc)
     assert (tmp_path / "ens.h5.journal").is_dir()
     out.write_bytes(b"\x89HDF\r\n\x1a\n" + os.urandom(4096))  # damaged file
@@ -160,7 +174,7 @@ def test_sigterm_stops_cleanly_and_resumes(tmp_path, reference):
     out = tmp_path / "ens.h5"
     proc = start(2, out, *LONG)
     wait_for_journals(out, 2, proc)  # both ranks are past start-up: handlers installed
-    time.sleep(0.5)
+    wait_for_records(out, 1, proc)
     ranks = ranks_of(proc.pid)
     assert len(ranks) == 2
     for pid in ranks:
