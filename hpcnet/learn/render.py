@@ -8,7 +8,7 @@ antialiases them: sub-pixel node displacements still change the pixels.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,9 +35,6 @@ class RenderSettings:
     size: int = 128
     line_width: float = 1.0
     supersample: int = 4
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def render(net: Network, settings: RenderSettings = RenderSettings()) -> np.ndarray:
