@@ -31,7 +31,7 @@ from hpcnet.bonds import bond_statistics
 from hpcnet.counter import SharedCounters
 from hpcnet.errors import HpcnetError
 from hpcnet.generators import KINDS, generate
-from hpcnet.journal import JournalWriter, journal_files, read_journal
+from hpcnet.journal import JournalWriter, journal_files, scan
 from hpcnet.tasks import Task, largest_first, task_table
 
 log = logging.getLogger("hpcnet.ensemble")
@@ -157,20 +157,11 @@ def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
         tmp = jdir / "settings.json.part"
         tmp.write_text(settings.to_json())
         os.replace(tmp, settings_file)
-    finished: set[int] = set()
-    checkpoints: dict[int, dict] = {}
-    attempts = [0]
-    for path in journal_files(jdir):
-        attempts.append(int(path.name.split("-")[0].removeprefix("attempt")))
-        for record in read_journal(path):
-            index = int(record["task"])
-            if str(record["type"]) == "checkpoint":
-                checkpoints[index] = record
-            else:
-                finished.add(index)
+    files = journal_files(jdir)
+    attempts = [int(path.name.split("-")[0].removeprefix("attempt")) for path in files]
+    finished, checkpoints = scan(files)
     todo = largest_first([t for t in tasks if t.index not in finished])
-    checkpoints = {i: r for i, r in checkpoints.items() if i not in finished}
-    return Plan(max(attempts) + 1, todo, checkpoints, len(finished))
+    return Plan(max(attempts, default=0) + 1, todo, checkpoints, len(finished))
 
 
 # --------------------------------------------------------------------------- records
@@ -371,15 +362,8 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     jdir = journal_dir(output)
     tasks = settings.tasks()
     files = journal_files(jdir)
-    finished: dict[int, dict] = {}
-    partial: set[int] = set()
-    for path in files[comm.rank:: comm.size]:
-        for record in read_journal(path):
-            index = int(record["task"])
-            if str(record["type"]) == "checkpoint":
-                partial.add(index)
-            else:
-                finished[index] = record
+    finished, checkpoints = scan(files[comm.rank:: comm.size])
+    partial = set(checkpoints)
     done_rows = [r for r in finished.values() if int(r["status"]) == h5layout.DONE]
     local_max = np.array([max([int(r["n_nodes"]) for r in done_rows], default=1),
                           max([int(r["n_bonds"]) for r in done_rows], default=1),

@@ -71,3 +71,21 @@ def read_journal(path: Path) -> Iterator[dict]:
 
 def journal_files(directory: Path) -> list[Path]:
     return sorted(Path(directory).glob("*.jrnl"))
+
+
+def scan(paths) -> tuple[dict[int, dict], dict[int, dict]]:
+    """Records of the journals ``paths`` by task index: (finished, checkpoints).
+
+    ``finished`` holds each task's done or failed record; ``checkpoints`` the
+    latest checkpoint of each task not finished in these journals.
+    """
+    finished: dict[int, dict] = {}
+    checkpoints: dict[int, dict] = {}
+    for path in paths:
+        for record in read_journal(path):
+            index = int(record["task"])
+            if str(record["type"]) == "checkpoint":
+                checkpoints[index] = record
+            else:
+                finished[index] = record
+    return finished, {i: r for i, r in checkpoints.items() if i not in finished}

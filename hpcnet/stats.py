@@ -10,7 +10,7 @@ import numpy as np
 from hpcnet import h5layout
 from hpcnet.ensemble import EnsembleSettings, journal_dir, stored_settings
 from hpcnet.errors import HpcnetError
-from hpcnet.journal import journal_files, read_journal
+from hpcnet.journal import journal_files, scan
 
 #: Columns of the per-group table, in order.
 FIELDS = ("kind", "size", "target", "tasks", "done", "failed", "missing", "nu_mean", "nu_std",
@@ -37,16 +37,12 @@ def load_tasks(output: Path) -> tuple[EnsembleSettings, dict[str, np.ndarray]]:
     columns["size"][:] = [t.size for t in tasks]
     columns["seed"][:] = [t.seed for t in tasks]
     columns["target"][:] = [t.target for t in tasks]
-    for path in journal_files(jdir):
-        for record in read_journal(path):
-            row = int(record["task"])
-            if str(record["type"]) == "checkpoint":
-                if columns["status"][row] == h5layout.PENDING:
-                    columns["status"][row] = h5layout.PARTIAL
-                continue
-            for name in h5layout.TASK_COLUMNS:
-                if name in record and name != "kind":
-                    columns[name][row] = record[name]
+    finished, checkpoints = scan(journal_files(jdir))
+    columns["status"][list(checkpoints)] = h5layout.PARTIAL
+    for row, record in finished.items():
+        for name in h5layout.TASK_COLUMNS:
+            if name in record and name != "kind":
+                columns[name][row] = record[name]
     columns["message"] = np.array([m.decode() if isinstance(m, bytes) else str(m)
                                    for m in columns["message"]])
     return settings, columns
