@@ -1,0 +1,118 @@
+"""Reading a merged ensemble file for analysis: finished tasks, their networks and trajectories.
+
+Serial and read-only (plain h5py); the figures and the report use it. A run that
+was interrupted has a readable merged file too: its unfinished tasks are simply
+not selected.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hpcnet import h5layout
+from hpcnet.errors import HpcnetError
+from hpcnet.network import Network
+
+
+class EnsembleResults:
+    """An open ensemble file (use as a context manager).
+
+    Attributes
+    ----------
+    path : Path
+    tasks : dict of str -> array
+        Every per-task column (:data:`hpcnet.h5layout.TASK_COLUMNS`), ``kind`` as names.
+    settings : dict
+        The run's resolved settings.
+    """
+
+    def __init__(self, path):
+        import h5py
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise HpcnetError(f"{self.path}: no such ensemble file")
+        try:
+            self._fh = h5py.File(self.path, "r")
+        except OSError as exc:
+            raise HpcnetError(f"{self.path}: not an HDF5 file ({exc})") from None
+        try:
+            if int(self._fh.attrs.get("layout_version", -1)) != h5layout.LAYOUT_VERSION:
+                raise HpcnetError(f"{self.path}: not an hpcnet ensemble file of layout "
+                                  f"version {h5layout.LAYOUT_VERSION}")
+            self.tasks = h5layout.read_tasks(self._fh)
+            self.settings = json.loads(self._fh.attrs["settings"])
+        except (KeyError, ValueError) as exc:
+            self._fh.close()
+            raise HpcnetError(f"{self.path}: not an hpcnet ensemble file ({exc})") from None
+        except HpcnetError:
+            self._fh.close()
+            raise
+
+    def __enter__(self) -> EnsembleResults:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    @property
+    def done(self) -> np.ndarray:
+        """Boolean per task: finished."""
+        return self.tasks["status"] == h5layout.DONE
+
+    def values(self, column: str) -> list:
+        """Sorted distinct values of ``column`` among the finished tasks."""
+        return sorted(set(self.tasks[column][self.done].tolist()))
+
+    def select(self, kind: str | None = None, size: int | None = None,
+               seed: int | None = None, target: float | None = None) -> np.ndarray:
+        """Rows of the finished tasks matching every criterion given."""
+        sel = self.done.copy()
+        for column, value in (("kind", kind), ("size", size), ("seed", seed),
+                              ("target", target)):
+            if value is not None:
+                sel &= np.isclose(self.tasks[column], value) if column == "target" else (
+                    self.tasks[column] == value)
+        return np.flatnonzero(sel)
+
+    def tuning_pair(self, kind: str, size: int, seed: int | None = None) -> tuple[int, int]:
+        """Rows of one initial network tuned both ways: the lowest and highest target.
+
+        ``seed`` defaults to the smallest seed with both chains finished.
+        """
+        rows = self.select(kind=kind, size=size, seed=seed)
+        for s in sorted(set(self.tasks["seed"][rows].tolist())):
+            mine = rows[self.tasks["seed"][rows] == s]
+            targets = self.tasks["target"][mine]
+            if len(mine) >= 2 and targets.min() < targets.max():
+                return int(mine[np.argmin(targets)]), int(mine[np.argmax(targets)])
+        which = f"kind {kind}, L={size}" + ("" if seed is None else f", seed {seed}")
+        raise HpcnetError(f"{self.path}: no finished pair of chains with two different "
+                          f"targets for {which}")
+
+    def network(self, row: int, mask: str = "final") -> Network:
+        """Task ``row``'s network: the original with the bonds of ``mask`` kept."""
+        if mask not in h5layout.MASKS:
+            raise HpcnetError(f"unknown mask {mask!r}; choose from {', '.join(h5layout.MASKS)}")
+        original = h5layout.read_network(self._fh, row)
+        return original.pruned(h5layout.read_mask(self._fh, mask, row))
+
+    def original(self, row: int) -> Network:
+        """Task ``row``'s network as generated, before any pruning."""
+        return h5layout.read_network(self._fh, row)
+
+    def mask(self, row: int, mask: str) -> np.ndarray:
+        """Bond mask ``mask`` of task ``row`` over the original bonds."""
+        return h5layout.read_mask(self._fh, mask, row)
+
+    def trajectory(self, row: int) -> dict[str, np.ndarray]:
+        """Task ``row``'s per-temperature trajectory, trimmed to its length."""
+        steps = int(self.tasks["n_steps"][row])
+        return {name: self._fh[f"trajectory/{name}"][row, :steps]
+                for name in h5layout.TRAJECTORY}
