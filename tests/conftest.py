@@ -1,0 +1,34 @@
+"""Shared fixtures: small outputs of the real pipeline that several test modules read."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import run_cli
+
+#: A tiny ensemble: all three kinds, two sizes, two seeds, tuned both ways with short chains.
+TINY_ENSEMBLE = ["--kinds", "tri,delaunay,packing", "--sizes", "6,8", "--seeds", "0-1",
+                 "--targets", "-0.5,0.5", "--alpha", "0.7", "--lk", "60"]
+
+
+@pytest.fixture(scope="session")
+def tiny_ensemble(tmp_path_factory):
+    """Path of a finished tiny ensemble file (built once per test session)."""
+    out = tmp_path_factory.mktemp("ensemble") / "tiny.h5"
+    run_cli("anneal", *TINY_ENSEMBLE, "-o", out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """Finished training runs ``{"alexnet": dir, "resnet": dir}`` on a tiny 6×6 tri dataset."""
+    root = tmp_path_factory.mktemp("learn-runs")
+    dataset = root / "ds.h5"
+    run_cli("dataset", "--kind", "tri", "--size", 6, "--count", 30, "--seed", 3,
+            "--distortion", "0.05:0.9", "--images", "all", "--image-size", 32, "-o", dataset)
+    runs = {"alexnet": root / "alexnet", "resnet": root / "resnet"}
+    run_cli("train", dataset, "--model", "alexnet-matrix", "-o", runs["alexnet"],
+            "--epochs", 3, "--batch-size", 6, "--lr", "3e-4", "--dropout", 0)
+    run_cli("train", dataset, "--model", "resnet50-image", "-o", runs["resnet"],
+            "--epochs", 2, "--batch-size", 6)
+    return runs
