@@ -16,7 +16,7 @@ DEBIAN_PACKAGES := python3 python3-venv python3-dev python3-pip openmpi-bin \
 	libslepc-real3.18-dev python3-h5py-mpi python3-scipy python3-matplotlib python3-pil \
 	libopenblas0-pthread slurmctld slurmd slurm-client
 
-.PHONY: run test install system-deps learn-deps bench lint clean
+.PHONY: run test reproduce install system-deps learn-deps bench lint clean
 
 # The main job on a small embedded default: an ensemble of all three kinds, two sizes,
 # three seeds and both targets (36 chains) on 2 ranks, then its statistics. Re-running
@@ -29,6 +29,11 @@ run: install
 
 test: install
 	$(PY) -m pytest -q
+
+# The whole study end to end at the `small` scale (about 20 minutes on 2 cores), ending with
+# results/small/REPORT.md; `scripts/reproduce.sh paper` is the paper's scale for a cluster.
+reproduce: install
+	scripts/reproduce.sh small results/small
 
 lint: install
 	$(VENV)/bin/ruff check hpcnet tests benchmarks

@@ -17,6 +17,17 @@ from hpcnet.errors import HpcnetError
 from hpcnet.network import Network
 
 
+def is_ensemble_file(path) -> bool:
+    """True when ``path`` is an HDF5 file with the ensemble layout (not a network file)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as fh:
+            return "layout_version" in fh.attrs and "tasks" in fh
+    except OSError:
+        return False
+
+
 class EnsembleResults:
     """An open ensemble file (use as a context manager).
 

@@ -41,7 +41,7 @@ class HpcnetGroup(click.Group):
 @click.version_option(__version__, prog_name="hpcnet")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv: every MPI rank).")
 def cli(verbose: int) -> None:
-    """Poisson's ratio of 2D amorphous spring networks: generate, solve, anneal, learn.
+    """Poisson's ratio of 2D amorphous spring networks: generate, solve, anneal, learn, plot.
 
     PETSc/SLEPc options pass through to the solvers, each under its prefix:
     -elastic_* (equilibrium solves), -rigidity_* (floppiness check),
@@ -59,14 +59,16 @@ def _register() -> None:
         generate,
         importnet,
         modes,
+        plot,
         poisson,
         predict,
+        report,
         stats,
         train,
     )
 
     for module in (generate, importnet, poisson, modes, bonds, anneal, stats, dataset, train,
-                   predict):
+                   predict, plot, report):
         cli.add_command(module.command)
 
 

@@ -1,0 +1,80 @@
+"""``hpcnet report``: the paper's claims beside what a run measured, as Markdown."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from hpcnet.errors import HpcnetError
+
+
+@click.command("report")
+@click.argument("ensemble", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--run", "runs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A `hpcnet train` run directory (repeat for several; none: no CNN rows).")
+@click.option("--timing", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSON of `benchmarks/bench_learn.py --json` (none: no speed rows).")
+@click.option("--survey", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Mode-survey CSV written by `hpcnet plot mechanism` or `plot all` "
+                   "[default: survey ENSEMBLE's initial and final networks now]")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Survey at most this many chains, spread evenly  [default: all]")
+@click.option("--figures", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory of `hpcnet plot all` output; its PNGs are embedded.")
+@click.option("--title", default="", help="Title suffix, e.g. the scale of the run.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("results/REPORT.md"), help="Markdown file to write (replaced).")
+def command(ensemble, runs, timing, survey, limit, figures, title, output):
+    """Write the reproduction report of ENSEMBLE (and of training runs and timings).
+
+    A table puts every claim of the paper (tuning range per kind and size,
+    isotropy, bond statistics, the two-mode mechanism, ν̄'-ν linearity, CNN R²,
+    training and prediction speed) beside the value this run measured and a
+    verdict, then the tuning table per kind × size × target and the figures.
+    """
+    from hpcnet import report
+    from hpcnet.results import EnsembleResults
+    from hpcnet.runs import load_run
+    from hpcnet.survey import read_csv
+
+    with EnsembleResults(ensemble) as results:
+        tasks, settings = results.tasks, results.settings
+        if survey is not None:
+            rows = read_csv(survey)
+        else:
+            rows = survey_with_progress(results, limit)
+    loaded = [load_run(run) for run in runs]
+    timings = None
+    if timing is not None:
+        from hpcnet.timing import load_timing
+
+        timings = load_timing(timing)
+    shown = {}
+    if figures is not None:
+        if not figures.is_dir():
+            raise HpcnetError(f"--figures {figures}: no such directory")
+        for stem, _ in report.FIGURES:
+            png = figures / f"{stem}.png"
+            if png.is_file():
+                shown[stem] = Path(os.path.relpath(png, output.resolve().parent))
+    text = report.render(settings, tasks, rows, loaded, timings, shown, title)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".part")
+    tmp.write_text(text)
+    tmp.replace(output)
+    click.echo(f"wrote {output}")
+
+
+def survey_with_progress(results, limit: int | None) -> list[dict]:
+    """The mode survey of ``results`` with a progress bar on stderr."""
+    from hpcnet.survey import survey
+
+    with click.progressbar(length=1, label="mode survey", file=click.get_text_stream("stderr"),
+                           show_pos=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        return survey(results, limit=limit, progress=progress)

@@ -1,0 +1,266 @@
+"""The reproduction report: every claim of the paper beside what this run measured.
+
+:func:`claims` turns hpcnet's outputs (an ensemble's task columns, the mode
+survey of its networks, training runs, the learning timings) into rows of
+*claim, paper's value, this run's value, verdict*; :func:`render` writes them,
+the per-group tuning table and the figures as Markdown. Every number is
+computed here from those inputs; the only typed-in numbers are the paper's,
+in :data:`PAPER`, and the verdict thresholds, in :data:`CRITERIA`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hpcnet import h5layout
+from hpcnet.stats import summarize
+from hpcnet.survey import linear_fit
+from hpcnet.timing import largest_ratios
+
+#: The paper's numbers (main text and Fig. 5).
+PAPER = {
+    "nu_range": (-0.9, 0.9),
+    "sizes": (12, 32),
+    "modes": "1-2",
+    "cnn_r2": 0.98,
+    "image_train_ratio": 35.0,
+    "image_speed_ratio": 25.0,
+    "solve_speed_ratio": 3.5e3,
+}
+#: What "holds" means for each verdict.
+CRITERIA = {
+    "tolerance": 0.05,  # a chain reached its target when |ν − ν*| < this
+    "isotropy": 0.05,  # |ν_x − ν_y| of a tuned network below this
+    "n90": 2,  # modes holding 90% of the response (median) at most this
+    "linear_r": 0.9,  # Pearson r of ν̄' against ν at least this
+    "majority": 0.5,  # share of bond points in I+III above this for auxetic networks
+}
+
+#: The figures, in the report's order: (file stem, caption).
+FIGURES = (
+    ("networks", "Fig. 1b-d, 2: networks tuned toward ν < 0 (left) and ν > 0 (right) from the "
+                 "original (middle); removed bonds marked"),
+    ("trajectory", "Fig. 1f-h: ν along the annealing, both directions from one network"),
+    ("bond_scatter", "Fig. 1i: bond elongations under x- and y-stretching"),
+    ("sigma_collapse", "Fig. 1j: σ² against ν, all kinds"),
+    ("modes", "Fig. 4a-c: the ω⁺ and ω⁻ modes and the mode weights |C_ω|²"),
+    ("mechanism", "Fig. 4d: two-mode estimate ν̄' against ν"),
+    ("training", "Fig. 5b: training curves"),
+    ("parity", "Fig. 5c: CNN prediction against the label on the test split"),
+    ("timing", "Fig. 5d: time per network, PETSc solve against the CNNs"),
+    ("reach", "Supplementary Figs. 2-3: reach of ν against size"),
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row of the report's table."""
+
+    topic: str
+    paper: str
+    measured: str
+    verdict: str  # "yes", "no" or "n/a" (no data in this run)
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("yes" if ok else "no")
+
+
+def tuning_claims(tasks: dict[str, np.ndarray]) -> list[Claim]:
+    """Tuning range per kind (Fig. 1f-h), across sizes (Supp. Figs. 2-3), isotropy."""
+    tol = CRITERIA["tolerance"]
+    rows = summarize(tasks, tol)
+    lo, hi = PAPER["nu_range"]
+    claims = []
+    for kind in sorted({r["kind"] for r in rows}):
+        mine = [r for r in rows if r["kind"] == kind and r["done"]]
+        if not mine:
+            claims.append(Claim(f"tuning range, {kind}", f"{lo:+.1f} < ν < {hi:+.1f}",
+                                "no finished chain", "n/a"))
+            continue
+        reached = all(r["reached"] == 1.0 for r in mine)
+        sizes = sorted({r["size"] for r in mine})
+        low = min(r["nu_min"] for r in mine)
+        high = max(r["nu_max"] for r in mine)
+        share = sum(r["reached"] * r["done"] for r in mine) / sum(r["done"] for r in mine)
+        claims.append(Claim(
+            f"tuning range, {kind}", f"{lo:+.1f} < ν < {hi:+.1f}",
+            f"final ν from {low:+.3f} to {high:+.3f} (L = {', '.join(map(str, sizes))}); "
+            f"{share:.0%} of chains within {tol} of their target",
+            _verdict(reached)))
+    done = [r for r in rows if r["done"]]
+    sizes = sorted({r["size"] for r in done})
+    if done:
+        per_size = []
+        for size in sizes:
+            mine = [r for r in done if r["size"] == size]
+            worst = max(abs(r["nu_mean"] - r["target"]) for r in mine)
+            per_size.append(f"L={size}: worst group mean off by {worst:.3f}")
+        same = all(abs(r["nu_mean"] - r["target"]) < tol for r in done)
+        claims.append(Claim("same range at every size (Supp. Figs. 2-3)",
+                            f"L = {PAPER['sizes'][0]}..{PAPER['sizes'][1]}", "; ".join(per_size),
+                            _verdict(same)))
+        worst = max(r["aniso_max"] for r in done)
+        claims.append(Claim("isotropic tuned networks (ν_x ≈ ν_y)", "ν_x and ν_y similar",
+                            f"max |ν_x − ν_y| = {worst:.4f}",
+                            _verdict(worst < CRITERIA["isotropy"])))
+    return claims
+
+
+def bond_claims(tasks: dict[str, np.ndarray], survey: list[dict]) -> list[Claim]:
+    """Bond-level statistics (Fig. 1i-j)."""
+    claims = []
+    aux = [r["fraction_13"] for r in survey if r["mask"] != "initial" and r["nu"] < 0]
+    pos = [r["fraction_13"] for r in survey if r["mask"] != "initial" and r["nu"] > 0]
+    if aux or pos:
+        measured = []
+        if aux:
+            measured.append(f"ν < 0: {np.mean(aux):.0%} of bond points in I+III "
+                            f"({len(aux)} networks)")
+        if pos:
+            measured.append(f"ν > 0: {np.mean(pos):.0%} ({len(pos)} networks)")
+        ok = (np.mean(aux) > CRITERIA["majority"]) if aux else None
+        claims.append(Claim("auxetic networks put bond points in quadrants I and III",
+                            "mostly I+III for ν < 0, II+IV for ν > 0", "; ".join(measured),
+                            _verdict(ok)))
+    done = tasks["status"] == h5layout.DONE
+    if done.any():
+        ratio = tasks["sigma2_final"][done] / tasks["sigma2_initial"][done]
+        claims.append(Claim("tuning concentrates bond elongations (σ² falls)",
+                            "points converge toward the centre",
+                            f"σ²_final/σ²_initial: median {np.median(ratio):.3f}, "
+                            f"below 1 in {np.mean(ratio < 1):.0%} of {done.sum()} chains",
+                            _verdict(bool(np.median(ratio) < 1))))
+    return claims
+
+
+def mode_claims(survey: list[dict]) -> list[Claim]:
+    """The two-mode mechanism and the ν̄'-ν linearity (Fig. 4)."""
+    if not survey:
+        return [Claim("one to two modes determine ν", PAPER["modes"], "no survey", "n/a")]
+    n90 = np.array([r["n90"] for r in survey], float)
+    top2 = np.array([r["top2_weight"] for r in survey], float)
+    known = n90[np.isfinite(n90)]
+    unreached = len(n90) - len(known)
+    counted = (f"median {np.median(known):.0f} (range {known.min():.0f}-{known.max():.0f})"
+               if len(known) else "never reached")
+    claims = [Claim("one to two low-frequency modes determine ν (Fig. 4c)",
+                    f"{PAPER['modes']} modes",
+                    f"modes holding 90% of the response: {counted}"
+                    + (f", not within the computed modes for {unreached}" if unreached else "")
+                    + f"; top-2 modes hold {np.nanmean(top2):.2f} of it on average "
+                    f"({len(survey)} networks)",
+                    _verdict(bool(len(known)) and bool(np.median(known) <= CRITERIA["n90"])))]
+    nu = np.array([r["nu"] for r in survey], float)
+    est = np.array([r["two_mode"] for r in survey], float)
+    if len(nu) >= 3:
+        fit = linear_fit(nu, est)
+        per_kind = []
+        for kind in sorted({r["kind"] for r in survey}):
+            sel = np.array([r["kind"] == kind for r in survey])
+            if sel.sum() >= 3:
+                per_kind.append(f"{kind} r = {linear_fit(nu[sel], est[sel])['r']:.3f}")
+        claims.append(Claim(
+            "ν̄' is linear in ν across kinds (Fig. 4d)", "linear, one collapse",
+            f"slope {fit['slope']:.3f}, intercept {fit['intercept']:+.3f}, r = {fit['r']:.3f} "
+            f"(n = {fit['n']})" + (f"; {', '.join(per_kind)}" if per_kind else ""),
+            _verdict(fit["r"] >= CRITERIA["linear_r"])))
+    return claims
+
+
+def learning_claims(runs: list, timing: dict | None) -> list[Claim]:
+    """CNN accuracy (Fig. 5c), training cost (Fig. 5b) and prediction speed (Fig. 5d)."""
+    claims = []
+    by_input = {}
+    for run in runs:
+        by_input.setdefault("image" if run.model.endswith("image") else "matrix", run)
+        if run.test is None:
+            claims.append(Claim(f"CNN R², {run.model} ({run.name})", "", "unfinished run", "n/a"))
+            continue
+        paper = f"{PAPER['cnn_r2']}" if run.model.endswith("matrix") else "(range 1/3..0 only)"
+        ok = run.test["test_r2"] >= PAPER["cnn_r2"] if run.model.endswith("matrix") else None
+        claims.append(Claim(
+            f"CNN R² on the test split, {run.model} ({run.name})", paper,
+            f"R² = {run.test['test_r2']:.3f}, RMSE {run.test['test_rmse']:.4f} "
+            f"(n = {run.test['n_test']}, {run.test['epochs']} epochs)", _verdict(ok)))
+    matrix, image = by_input.get("matrix"), by_input.get("image")
+    if matrix and image and matrix.test and image.test:
+        ratio = image.train_seconds / matrix.train_seconds
+        claims.append(Claim("training on images takes longer than on matrices (Fig. 5b)",
+                            f"{PAPER['image_train_ratio']:.0f}×",
+                            f"{ratio:.1f}× ({image.train_seconds:.0f} s against "
+                            f"{matrix.train_seconds:.0f} s)", _verdict(ratio > 1)))
+    if timing:
+        ratios = largest_ratios(timing)
+        where = f"at N = {ratios['n_nodes']} (L = {ratios['L']})"
+        speed = ratios["image_over_matrix_single"]
+        claims.append(Claim("matrix CNN predicts faster than image CNN",
+                            f"{PAPER['image_speed_ratio']:.0f}×",
+                            f"{speed:.1f}× {where}, batch 1; "
+                            f"{ratios['image_over_matrix_batched']:.1f}× batched",
+                            _verdict(speed > 1)))
+        solve = ratios["solve_over_matrix_single"]
+        claims.append(Claim("matrix CNN predicts faster than solving the equilibrium",
+                            f"{PAPER['solve_speed_ratio']:.1e}× at 32×32",
+                            f"{solve:.2g}× {where}, batch 1; "
+                            f"{ratios['solve_over_matrix_batched']:.2g}× batched",
+                            _verdict(solve > 1)))
+    return claims
+
+
+def claims(tasks: dict[str, np.ndarray], survey: list[dict], runs: list,
+           timing: dict | None) -> list[Claim]:
+    """Every claim row, in the report's order."""
+    return (tuning_claims(tasks) + bond_claims(tasks, survey) + mode_claims(survey)
+            + learning_claims(runs, timing))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render(settings: dict, tasks: dict[str, np.ndarray], survey: list[dict], runs: list,
+           timing: dict | None, figures: dict[str, Path], title: str = "") -> str:
+    """The report as Markdown; ``figures`` maps a stem of :data:`FIGURES` to its PNG path
+    relative to the report (missing ones are left out)."""
+    lines = [f"# Reproduction report{': ' + title if title else ''}", "",
+             "Generated by `hpcnet report` from this run's outputs; every number below is "
+             "computed from them.", "",
+             f"Ensemble: kinds {', '.join(settings['kinds'])}; L = "
+             f"{', '.join(map(str, settings['sizes']))}; {len(settings['seeds'])} seeds; "
+             f"targets {', '.join(f'{t:+g}' for t in settings['targets'])}; "
+             f"{int(np.sum(tasks['status'] == h5layout.DONE))} of {len(tasks['status'])} "
+             f"chains done. Convex faces only: {settings['anneal'].get('convex_only')}.", "",
+             "## The paper's claims beside this run", "",
+             "| claim | paper | this run | holds |", "|---|---|---|---|"]
+    for c in claims(tasks, survey, runs, timing):
+        lines.append(f"| {_cell(c.topic)} | {_cell(c.paper)} | {_cell(c.measured)} | "
+                     f"{c.verdict} |")
+    lines += ["", f"Verdicts: a chain reaches its target within {CRITERIA['tolerance']}; "
+              f"isotropic means |ν_x − ν_y| < {CRITERIA['isotropy']}; the mode claim holds when "
+              f"the median count of modes for 90% of the response is at most {CRITERIA['n90']}; "
+              f"linearity when Pearson r ≥ {CRITERIA['linear_r']}; speed claims when the ratio "
+              "exceeds 1 (the paper's factors depend on its hardware).", "",
+              "## Tuning per kind, size and target", "",
+              "| kind | L | target | done | ν mean ± std | ν min..max | max \\|ν_x − ν_y\\| "
+              "| reached | bonds removed |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in summarize(tasks, CRITERIA["tolerance"]):
+        if not r["done"]:
+            lines.append(f"| {r['kind']} | {r['size']} | {r['target']:+.2f} | 0/{r['tasks']} "
+                         "| | | | | |")
+            continue
+        lines.append(f"| {r['kind']} | {r['size']} | {r['target']:+.2f} | "
+                     f"{r['done']}/{r['tasks']} | {r['nu_mean']:+.3f} ± {r['nu_std']:.3f} | "
+                     f"{r['nu_min']:+.3f}..{r['nu_max']:+.3f} | {r['aniso_max']:.4f} | "
+                     f"{r['reached']:.0%} | {r['removed_fraction']:.1%} |")
+    shown = [(stem, caption) for stem, caption in FIGURES if stem in figures]
+    if shown:
+        lines += ["", "## Figures", ""]
+        for stem, caption in shown:
+            lines += [f"### {caption}", "", f"![{caption}]({figures[stem].as_posix()})", ""]
+    return "\n".join(lines).rstrip() + "\n"
+

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The whole study end to end, at one scale, ending with OUTDIR/REPORT.md.
+#
+#     scripts/reproduce.sh [small|paper] [OUTDIR]        (default: small results/small)
+#
+# small: 3 kinds x L 12,16,20 x 4 seeds x targets -0.9,+0.9 (72 chains), CNNs on a few
+#        hundred networks; about 15-25 minutes on a 2-core laptop.
+# paper: the paper's scale (L 12-32 in steps of 4, 100 seeds, 5000 matrices, 15000 images);
+#        for a cluster: jobs/reproduce.sbatch runs this script inside one allocation.
+#
+# Stages (each resumes when the script is run again; finished ones are skipped quickly):
+#   1 anneal   the ensemble (MPI)                 5 train    AlexNet on the matrices (DDP)
+#   2 stats    its table and Fig. 1j points       6 train    ResNet-50 on the images (DDP)
+#   3 dataset  dynamical matrices (MPI)           7 timing   benchmarks/bench_learn.py --json
+#   4 dataset  network images (MPI)               8 plot all, then hpcnet report
+#
+# Environment: RANKS (processes per stage, default 2), HPCNET_PYTHON (default .venv/bin/python),
+# HPCNET_MPI_LAUNCH (default "mpirun -n $RANKS"; srun under Slurm), HPCNET_TRAIN_LAUNCH
+# (default "$HPCNET_PYTHON -m torch.distributed.run --standalone --nproc-per-node $RANKS").
+set -euo pipefail
+
+scale=${1:-small}
+out=${2:-results/$scale}
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+case $scale in
+small)
+    anneal=(--kinds tri,delaunay,packing --sizes 12,16,20 --seeds 0-3 --targets -0.9,0.9)
+    matrices=(--size 12 --count 1000 --distortion 0.05:0.95)
+    images=(--size 12 --count 600 --distortion 0.05:0.45 --image-size 64)
+    alexnet=(--epochs 12 --batch-size 32 --matrix-size 144)
+    resnet=(--epochs 8 --batch-size 32)
+    timing=(--sizes 12,16,24,32 --batch 16 --repeats 3)
+    ;;
+paper)
+    anneal=(--kinds tri,delaunay,packing --sizes 12,16,20,24,28,32 --seeds 0-99
+            --targets -0.9,0.9)
+    matrices=(--size 12 --count 5000 --distortion 0.05:0.95)
+    images=(--size 12 --count 15000 --distortion 0.05:0.45 --image-size 128)
+    alexnet=(--epochs 30 --batch-size 64)
+    resnet=(--epochs 100 --batch-size 64)
+    timing=(--sizes 12,16,20,24,28,32 --batch 32 --repeats 5)
+    ;;
+*)
+    echo "reproduce.sh: unknown scale '$scale' (choose small or paper)" >&2
+    exit 2
+    ;;
+esac
+
+ranks=${RANKS:-2}
+py=${HPCNET_PYTHON:-.venv/bin/python}
+if [[ ! -x $py ]]; then
+    echo "reproduce.sh: no Python at $py: run 'make install' first or set HPCNET_PYTHON" >&2
+    exit 1
+fi
+export OPENBLAS_NUM_THREADS=1
+read -r -a mpi_launch <<< "${HPCNET_MPI_LAUNCH:-mpirun -n $ranks}"
+read -r -a train_launch <<< \
+    "${HPCNET_TRAIN_LAUNCH:-$py -m torch.distributed.run --standalone --nproc-per-node $ranks}"
+mkdir -p "$out"
+start=$SECONDS
+
+stage() {
+    echo
+    echo "== [$1/8] $2   ($(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s)"
+}
+
+# dataset OUTPUT ARGS...: build (or finish) a dataset unless it is already complete.
+dataset() {
+    local output=$1
+    shift
+    if [[ -f $output ]]; then
+        echo "$output exists (delete it to rebuild)"
+    else
+        "${mpi_launch[@]}" "$py" -m hpcnet dataset --kind tri "$@" --seed 1 -o "$output"
+    fi
+}
+
+# train RUN_DIR ARGS...: train, or continue an interrupted run; skip a finished one.
+train() {
+    local run=$1
+    shift
+    if [[ -f $run/test.json ]]; then
+        echo "$run is finished (delete it to retrain)"
+    else
+        "${train_launch[@]}" -m hpcnet train "$@" -o "$run"
+    fi
+}
+
+stage 1 "anneal: ${anneal[*]}"
+"${mpi_launch[@]}" "$py" -m hpcnet anneal "${anneal[@]}" -o "$out/ensemble.h5"
+
+stage 2 "stats"
+"$py" -m hpcnet stats "$out/ensemble.h5" --csv "$out/ensemble-stats.csv" \
+    --sigma-csv "$out/sigma.csv"
+
+stage 3 "dataset of dynamical matrices: ${matrices[*]}"
+dataset "$out/matrices.h5" "${matrices[@]}"
+
+stage 4 "dataset of network images: ${images[*]}"
+dataset "$out/images.h5" "${images[@]}" --images all
+
+stage 5 "train AlexNet on the matrices: ${alexnet[*]}"
+train "$out/runs/alexnet" "$out/matrices.h5" --model alexnet-matrix "${alexnet[@]}"
+
+stage 6 "train ResNet-50 on the images: ${resnet[*]}"
+train "$out/runs/resnet" "$out/images.h5" --model resnet50-image "${resnet[@]}"
+
+stage 7 "timing: PETSc solve against the CNNs"
+"$py" benchmarks/bench_learn.py "${timing[@]}" --json "$out/timing.json"
+
+stage 8 "figures and report"
+"$py" -m hpcnet plot all --ensemble "$out/ensemble.h5" --run "$out/runs/alexnet" \
+    --run "$out/runs/resnet" --timing "$out/timing.json" --out-dir "$out/figures"
+"$py" -m hpcnet report "$out/ensemble.h5" --run "$out/runs/alexnet" --run "$out/runs/resnet" \
+    --timing "$out/timing.json" --survey "$out/figures/mechanism.csv" \
+    --figures "$out/figures" --title "$scale scale" -o "$out/REPORT.md"
+
+echo
+echo "done in $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s: $out/REPORT.md"
