@@ -135,4 +135,3 @@ def sigma_collapse(results: EnsembleResults) -> Figure:
     ax.set_xlabel(r"$\nu$")
     ax.set_ylabel(r"$\sigma^2/\sigma^2_0$")
     return fig
-
