@@ -93,8 +93,9 @@ def network_row(net: Network, k: int = 20, full: bool | None = None,
         full = net.n_nodes <= full_max_nodes
     modes = all_modes(net, comm) if full else lowest_modes(net, min(k, net.n_dof - 3), comm)
     bonds = statistics(net, bond_points(net, u_x, u_y))
-    return {**mechanism_numbers(mechanism(net.positions, modes, u_x, u_y), modes.k),
-            "sigma2": bonds.sigma2, "fraction_13": bonds.fraction_13}
+    numbers = {**mechanism_numbers(mechanism(net.positions, modes, u_x, u_y), modes.k),
+               "sigma2": bonds.sigma2, "fraction_13": bonds.fraction_13}
+    return {column: numbers[column] for column in NUMBER_COLUMNS}
 
 
 def spread_subset(n: int, limit: int | None) -> np.ndarray:
