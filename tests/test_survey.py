@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -142,3 +143,26 @@ def test_csv_round_trip(surveyed, tmp_path):
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     with pytest.raises(HpcnetError, match="not a survey CSV"):
         read_csv(tmp_path / "bad.csv")
+
+
+def test_floppy_networks_are_skipped_and_logged(tiny_ensemble, monkeypatch, caplog):
+    with EnsembleResults(tiny_ensemble) as results:
+        done = np.flatnonzero(results.done)
+        network = results.network
+
+        def floppy_first(row, mask="final"):
+            net = network(row, mask)
+            if row != done[0] or mask != "final":
+                return net
+            node = int(np.argmax(net.degrees()))  # leave it hanging on one bond
+            keep = np.ones(net.n_bonds, dtype=bool)
+            keep[np.flatnonzero((net.bonds == node).any(axis=1))[1:]] = False
+            return net.pruned(keep)
+
+        monkeypatch.setattr(results, "network", floppy_first)
+        monkeypatch.setattr(logging.getLogger("hpcnet"), "propagate", True)  # reach caplog
+        with caplog.at_level("WARNING", logger="hpcnet"):
+            rows = survey(results, masks=("final",), limit=4)
+    assert [r["task"] for r in rows] == done[np.linspace(0, len(done) - 1, 4).round()
+                                             .astype(int)][1:].tolist()
+    assert "floppy" in caplog.text and "1 of 4 networks were floppy" in caplog.text
