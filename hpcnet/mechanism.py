@@ -86,6 +86,32 @@ class Mechanism:
         """(ν_x + ν_y)/2 from the truncated decomposition over all computed modes."""
         return 0.5 * (self.x.truncated[-1] + self.y.truncated[-1])
 
+    @property
+    def weights(self) -> np.ndarray:
+        """|C_i|² averaged over the x and y loads (the paper's Fig. 4c)."""
+        return 0.5 * (self.x.weights + self.y.weights)
+
+    @property
+    def nu_prime(self) -> np.ndarray:
+        """ν'_i averaged over the x and y loads.
+
+        ``ν'_y = 1/ν'_x`` for one mode, so both have the sign of this mean.
+        """
+        return 0.5 * (self.x.nu_prime + self.y.nu_prime)
+
+    def peaks(self) -> tuple[int | None, int | None]:
+        """Indices of ω⁺ and ω⁻: the modes of largest mean weight with ν' > 0 and with ν' < 0.
+
+        ``None`` for a sign that no computed mode has.
+        """
+        weights, nu_prime = self.weights, self.nu_prime
+        found = []
+        for sign in (1.0, -1.0):
+            candidates = np.flatnonzero(sign * nu_prime > 0.0)
+            found.append(int(candidates[np.argmax(weights[candidates])])
+                         if len(candidates) else None)
+        return found[0], found[1]
+
     def __getitem__(self, axis: str) -> LoadDecomposition:
         return {"x": self.x, "y": self.y}[axis]
 

@@ -29,8 +29,8 @@ from scipy import stats  # noqa: E402
 
 from hpcnet.errors import HpcnetError  # noqa: E402
 from hpcnet.generators import generate  # noqa: E402
-from hpcnet.mechanism import analyse, modes_for_fraction  # noqa: E402
 from hpcnet.network import Network  # noqa: E402
+from hpcnet.survey import linear_fit, network_row  # noqa: E402
 
 COLUMNS = ("name", "kind", "L", "r", "seed", "nu", "nu_x", "nu_y", "two_mode", "two_mode_x",
            "two_mode_y", "top2_weight", "n90_x", "n90_y", "n90low_x", "n90low_y", "k")
@@ -59,21 +59,15 @@ def generated_set(sizes, distortions, seeds, kinds) -> list[tuple[str, dict]]:
 
 
 def row(name: str, net: Network, k: int, dense_max: int, full: bool | None) -> dict:
-    from petsc4py import PETSc
-
-    use_full = net.n_nodes <= dense_max if full is None else full
-    modes, mech = analyse(net, k=k, comm=PETSc.COMM_SELF, full=use_full)
-    top2 = [load.weights[load.top2].sum() for load in (mech.x, mech.y)]
+    numbers = network_row(net, k, full, dense_max)
+    counts = {c: None if np.isnan(numbers[c]) else int(numbers[c])
+              for c in ("n90_x", "n90_y", "n90low_x", "n90low_y")}
     return {
         "name": name, "kind": net.kind, "L": net.size,
         "r": net.params.get("distortion", float("nan")), "seed": net.seed,
-        "nu": mech.nu, "nu_x": mech.x.nu, "nu_y": mech.y.nu, "two_mode": mech.two_mode,
-        "two_mode_x": mech.x.two_mode, "two_mode_y": mech.y.two_mode,
-        "top2_weight": float(np.mean(top2)),
-        "n90_x": modes_for_fraction(mech.x.weights), "n90_y": modes_for_fraction(mech.y.weights),
-        "n90low_x": modes_for_fraction(mech.x.weights, largest_first=False),
-        "n90low_y": modes_for_fraction(mech.y.weights, largest_first=False),
-        "k": modes.k,
+        **{c: numbers[c] for c in ("nu", "nu_x", "nu_y", "two_mode", "two_mode_x",
+                                   "two_mode_y", "top2_weight")},
+        **counts, "k": int(numbers["modes"]),
     }
 
 
@@ -82,13 +76,12 @@ def fit(rows: list[dict]) -> str:
     est = np.array([r["two_mode"] for r in rows])
     if len(rows) < 3:
         return f"n = {len(rows)}: too few networks to fit"
-    slope, intercept = np.polyfit(nu, est, 1)
-    pearson = np.corrcoef(nu, est)[0, 1]
+    line = linear_fit(nu, est)
     spearman = stats.spearmanr(nu, est).correlation
-    return (f"n = {len(rows):3d}  slope {slope:+8.3f}  intercept {intercept:+8.3f}  "
-            f"Pearson r {pearson:+.3f}  Spearman rho {spearman:+.3f}  "
-            f"nu in [{nu.min():+.3f}, {nu.max():+.3f}]  nu_bar' in [{est.min():+.3f}, "
-            f"{est.max():+.3f}]")
+    return (f"n = {len(rows):3d}  slope {line['slope']:+8.3f}  intercept "
+            f"{line['intercept']:+8.3f}  Pearson r {line['r']:+.3f}  Spearman rho "
+            f"{spearman:+.3f}  nu in [{nu.min():+.3f}, {nu.max():+.3f}]  nu_bar' in "
+            f"[{est.min():+.3f}, {est.max():+.3f}]")
 
 
 def counts(rows: list[dict], key: str) -> str:
