@@ -30,10 +30,10 @@ run: install
 test: install
 	$(PY) -m pytest -q
 
-# The whole study end to end at the `small` scale (about 20 minutes on 2 cores), ending with
-# results/small/REPORT.md; `scripts/reproduce.sh paper` is the paper's scale for a cluster.
+# The whole study end to end at the `small` scale (about 20 minutes on 2 cores): outputs in
+# results/small/, the report in results/REPORT.md; `scripts/reproduce.sh paper` is the paper's scale.
 reproduce: install
-	scripts/reproduce.sh small results/small
+	scripts/reproduce.sh small
 
 lint: install
 	$(VENV)/bin/ruff check hpcnet tests benchmarks

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The whole study end to end, at one scale, ending with OUTDIR/REPORT.md.
+# The whole study end to end, at one scale, ending with the reproduction report.
 #
 #     scripts/reproduce.sh [small|paper] [OUTDIR]        (default: small results/small)
+#
+# Every output goes to OUTDIR; the report to results/REPORT.md (OUTDIR/REPORT.md when OUTDIR is
+# given), with links to the figures in OUTDIR/figures.
 #
 # small: 3 kinds x L 12,16,20 x 4 seeds x targets -0.9,+0.9 (72 chains), CNNs on a few
 #        hundred networks; about 15-25 minutes on a 2-core laptop.
@@ -21,6 +24,8 @@ set -euo pipefail
 
 scale=${1:-small}
 out=${2:-results/$scale}
+report=${2:+$out/REPORT.md}
+report=${report:-results/REPORT.md}
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 case $scale in
@@ -114,7 +119,7 @@ stage 8 "figures and report"
     --run "$out/runs/resnet" --timing "$out/timing.json" --out-dir "$out/figures"
 "$py" -m hpcnet report "$out/ensemble.h5" --run "$out/runs/alexnet" --run "$out/runs/resnet" \
     --timing "$out/timing.json" --survey "$out/figures/mechanism.csv" \
-    --figures "$out/figures" --title "$scale scale" -o "$out/REPORT.md"
+    --figures "$out/figures" --title "$scale scale" -o "$report"
 
 echo
-echo "done in $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s: $out/REPORT.md"
+echo "done in $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s: $report"
