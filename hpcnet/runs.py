@@ -27,6 +27,7 @@ RUN_FORMAT = "hpcnet-run-1"
 #: Columns of test_predictions.csv.
 PREDICTION_COLUMNS = ("index", "distortion", "nu", "nu_pred")
 SPLITS = ("train", "val", "test")
+TEST_KEYS = {"test_rmse", "test_r2"}
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,8 @@ def load_run(run_dir) -> TrainingRun:
         raise HpcnetError(f"{path / 'settings.json'}: malformed ({exc!r} missing)") from None
     count = (info.get("dataset_settings") or {}).get("count")
     test = _read_json(path / "test.json") if (path / "test.json").is_file() else None
-    if test is not None and not isinstance(test, dict):
-        raise HpcnetError(f"{path / 'test.json'}: not a JSON object")
+    if test is not None and not (isinstance(test, dict) and TEST_KEYS <= test.keys()):
+        raise HpcnetError(f"{path / 'test.json'}: not a test result (test_rmse, test_r2)")
     return TrainingRun(
         path=path, name=path.resolve().name, model=model, settings=settings, input=spec,
         dataset_size=int(count) if isinstance(count, int) else None,
@@ -188,10 +189,11 @@ def _predictions(path: Path) -> TestPredictions | None:
 
 
 def require_predictions(run: TrainingRun) -> TestPredictions:
-    """The run's test predictions, or :class:`HpcnetError` if it has none yet."""
-    if run.predictions is None:
-        raise HpcnetError(f"{run.path}: no test predictions (test_predictions.csv) yet; "
-                          f"the run has not finished training")
+    """The test predictions of a finished run, or :class:`HpcnetError` if it has none yet."""
+    for name, value in (("test_predictions.csv", run.predictions), ("test.json", run.test)):
+        if value is None:
+            raise HpcnetError(f"{run.path}: no test predictions yet (no {name}): the run "
+                              f"has not finished training and testing")
     if len(run.predictions.nu) == 0:
         raise HpcnetError(f"{run.path}: the test split is empty")
     return run.predictions
