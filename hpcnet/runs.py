@@ -124,8 +124,9 @@ def load_run(run_dir) -> TrainingRun:
     try:
         settings, spec = dict(info["settings"]), dict(info["input"])
         model = str(settings["model"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise HpcnetError(f"{path / 'settings.json'}: malformed ({exc!r} missing)") from None
+    except (KeyError, TypeError, ValueError):
+        raise HpcnetError(f"{path / 'settings.json'}: malformed (needs settings.model and "
+                          f"input)") from None
     count = (info.get("dataset_settings") or {}).get("count")
     test = _read_json(path / "test.json") if (path / "test.json").is_file() else None
     if test is not None and not (isinstance(test, dict) and TEST_KEYS <= test.keys()):
@@ -151,8 +152,8 @@ def _split_counts(path: Path) -> dict[str, int] | None:
     split = _read_json(path)
     try:
         return {k: len(split[k]) for k in SPLITS}
-    except (KeyError, TypeError) as exc:
-        raise HpcnetError(f"{path}: malformed split ({exc!r} missing)") from None
+    except (KeyError, TypeError):
+        raise HpcnetError(f"{path}: malformed split (needs {', '.join(SPLITS)} lists)") from None
 
 
 def _history(path: Path) -> list[dict[str, float]]:
