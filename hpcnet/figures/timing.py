@@ -15,7 +15,7 @@ from hpcnet.figures.style import new_figure
 from hpcnet.timing import largest_ratios, series
 
 #: Figure size in inches.
-TIMING_SIZE = (5.6, 4.2)
+TIMING_SIZE = (8.0, 4.2)
 #: Colour of each timed path.
 PATH_COLORS = {"solve": "black", "matrix_fixed": "tab:blue", "matrix_native": "tab:cyan",
                "image": "tab:orange"}
@@ -31,8 +31,8 @@ def _path_labels(meta: dict) -> dict[str, str]:
 def timing_figure(timing: dict) -> Figure:
     """Fig. 5d: ms per network against the node count N (log y), from a timing dict.
 
-    The title gives, at the largest N, how many times slower the solve and the
-    image CNN are than the fixed-size matrix CNN (batch 1 | batched).
+    The title gives, at the largest N, the time of the solve and of the image CNN
+    divided by the fixed-size matrix CNN's (batch 1 | batched).
     """
     meta = timing["metadata"]
     n_nodes = np.array([r["n_nodes"] for r in timing["records"]], dtype=float)
@@ -49,15 +49,16 @@ def timing_figure(timing: dict) -> Figure:
     ax.set_xlabel("nodes N")
     ax.set_ylabel("time per network [ms]")
     r = largest_ratios(timing)
-    ax.set_title(f"d  at N = {r['n_nodes']}, against the matrix CNN (batch 1 | "
-                 f"{meta['batch']}):\nsolve {_ratio(r, 'solve')}, "
-                 f"image CNN {_ratio(r, 'image')}; {meta['device']}, "
-                 f"{meta['threads']} thread(s)", fontsize="medium")
-    ax.legend(fontsize="x-small")
+    ax.set_title(f"d  N = {r['n_nodes']}, time / matrix CNN's (batch 1 | {meta['batch']}):\n"
+                 f"solve {_ratio(r, 'solve')}, image CNN {_ratio(r, 'image')}",
+                 fontsize="medium")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              title=f"CNNs on {meta['device']}, {meta['threads']} CPU thread(s)",
+              title_fontsize="small")
     return fig
 
 
 def _ratio(ratios: dict, what: str) -> str:
-    """'a | b ×' for the batch-1 and batched ratios of ``what``."""
+    """'a | b' for the batch-1 and batched ratios of ``what``."""
     return (f"{ratios[f'{what}_over_matrix_single']:.3g} | "
-            f"{ratios[f'{what}_over_matrix_batched']:.3g}×")
+            f"{ratios[f'{what}_over_matrix_batched']:.3g}")
