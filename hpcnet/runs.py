@@ -31,7 +31,7 @@ TEST_KEYS = {"test_rmse", "test_r2"}
 
 
 @dataclass(frozen=True)
-class TestPredictions:
+class SplitPredictions:
     """The best model's predictions on the test split, one entry per sample (by index)."""
 
     index: np.ndarray
@@ -65,7 +65,7 @@ class TrainingRun:
         seconds (all floats).
     test : dict or None
         test.json: test_rmse, test_r2, n_test, best_epoch, train_seconds, ...
-    predictions : TestPredictions or None
+    predictions : SplitPredictions or None
         test_predictions.csv.
     """
 
@@ -78,7 +78,7 @@ class TrainingRun:
     split_counts: dict[str, int] | None
     history: list[dict[str, float]]
     test: dict | None
-    predictions: TestPredictions | None
+    predictions: SplitPredictions | None
 
     @property
     def label(self) -> str:
@@ -170,7 +170,7 @@ def _history(path: Path) -> list[dict[str, float]]:
     return history
 
 
-def _predictions(path: Path) -> TestPredictions | None:
+def _predictions(path: Path) -> SplitPredictions | None:
     if not path.is_file():
         return None
     try:
@@ -185,11 +185,11 @@ def _predictions(path: Path) -> TestPredictions | None:
     table = np.array(rows, dtype=float).reshape(-1, len(PREDICTION_COLUMNS))
     if not np.all(np.isfinite(table)) or np.any(table[:, 0] != np.round(table[:, 0])):
         raise HpcnetError(f"{path}: non-finite values or non-integer sample indices")
-    return TestPredictions(index=table[:, 0].astype(np.int64), distortion=table[:, 1],
+    return SplitPredictions(index=table[:, 0].astype(np.int64), distortion=table[:, 1],
                            nu=table[:, 2], nu_pred=table[:, 3])
 
 
-def require_predictions(run: TrainingRun) -> TestPredictions:
+def require_predictions(run: TrainingRun) -> SplitPredictions:
     """The test predictions of a finished run, or :class:`HpcnetError` if it has none yet."""
     for name, value in (("test_predictions.csv", run.predictions), ("test.json", run.test)):
         if value is None:
