@@ -14,8 +14,12 @@ CNN times are given for single networks (batch 1) and per network within a batch
 does not grow with L. The weights are untrained (the time does not depend on them). All
 three run on ``--threads`` CPU threads (default 1: one core each), or the CNNs
 on a GPU with ``--device cuda``. The paper reports the matrix CNN 25× faster than
-the image CNN and 3.5×10³× faster than its own solver at 32×32.
-Usage: OPENBLAS_NUM_THREADS=1 python benchmarks/bench_learn.py [--sizes 12,16,...]
+the image CNN and 3.5×10³× faster than its own solver at 32×32. Where 2N is below
+AlexNet's minimum input side the native matrix CNN is not timed ("-").
+
+``--json PATH`` also writes the measurements (schema: :mod:`hpcnet.timing`),
+which ``hpcnet plot`` turns into Fig. 5d.
+Usage: OPENBLAS_NUM_THREADS=1 python benchmarks/bench_learn.py [--sizes 12,16,...] [--json t.json]
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ import torch
 from hpcnet.elastic import poisson_ratio
 from hpcnet.generators import generate
 from hpcnet.learn.dataset import dense_matrix
-from hpcnet.learn.models import Surrogate, input_spec
+from hpcnet.learn.models import ALEXNET_MIN_SIDE, Surrogate, input_spec
 from hpcnet.learn.render import RenderSettings, render
+from hpcnet.timing import write_timing
 
 
 def median_time(fn, repeats: int) -> float:
@@ -60,6 +65,13 @@ def cnn_time(model: Surrogate, make_input, nets, device, repeats: int) -> float:
     return median_time(run, repeats) / len(nets)
 
 
+def cell(times: dict | None) -> str:
+    """'batch 1 | batched' ms per network, or dashes for a path not timed."""
+    if times is None:
+        return f"{'-':>7}|{'-':<7}"
+    return f"{1e3 * times['single_s']:>7.1f}|{1e3 * times['batched_s']:<7.1f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -72,6 +84,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write the measurements there (default: print only)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -88,27 +102,40 @@ def main() -> None:
             f"{f'matrix {args.matrix_size}':>15} {'image':>15}   "
             f"{'solve/matrix':>13} {'image/matrix':>13}")
     print(head + "  (ratios against the fixed-size matrix CNN: batch 1 | batched)")
+    records = []
     for L in map(int, args.sizes.split(",")):
         nets = [generate("tri", L, seed, distortion=args.distortion) for seed in range(args.batch)]
         t_solve = median_time(lambda net=nets[0]: poisson_ratio(net), args.repeats)
         side = 2 * nets[0].n_nodes
-        native = Surrogate(input_spec("alexnet-matrix", side, None)).to(device).eval()
-        fixed = Surrogate(input_spec("alexnet-matrix", side, args.matrix_size)).to(device).eval()
+        models = {"matrix_native": (None if side < ALEXNET_MIN_SIDE else
+                                    Surrogate(input_spec("alexnet-matrix", side, None))),
+                  "matrix_fixed": Surrogate(input_spec("alexnet-matrix", side, args.matrix_size)),
+                  "image": image_model}
         times = {}
-        for name, model, make in (("native", native, dense_matrix), ("fixed", fixed, dense_matrix),
-                                  ("image", image_model, image_input)):
-            single = cnn_time(model, make, nets[:1], device, args.repeats)
-            batched = cnn_time(model, make, nets, device, max(1, args.repeats // 2))
-            times[name] = (single, batched)
+        for name, model in models.items():
+            if model is None:
+                times[name] = None
+                continue
+            model = model.to(device).eval()
+            make = image_input if name == "image" else dense_matrix
+            times[name] = {"single_s": cnn_time(model, make, nets[:1], device, args.repeats),
+                           "batched_s": cnn_time(model, make, nets, device,
+                                                 max(1, args.repeats // 2))}
+        records.append({"L": L, "n_nodes": nets[0].n_nodes, "solve_s": t_solve, **times})
 
-        def cell(pair):
-            return f"{1e3 * pair[0]:>7.1f}|{1e3 * pair[1]:<7.1f}"
+        ref, image = times["matrix_fixed"], times["image"]
+        print(f"{L:>3} {nets[0].n_nodes:>5} {1e3 * t_solve:>7.2f} "
+              f"{cell(times['matrix_native']):>15} {cell(ref):>15} {cell(image):>15}   "
+              f"{t_solve / ref['single_s']:>6.2f}|{t_solve / ref['batched_s']:<6.2f} "
+              f"{image['single_s'] / ref['single_s']:>6.1f}|"
+              f"{image['batched_s'] / ref['batched_s']:<6.1f}", flush=True)
+    if args.json:
+        metadata = {"device": str(device), "threads": args.threads, "torch": torch.__version__,
+                    "batch": args.batch, "matrix_size": args.matrix_size,
+                    "image_size": args.image_size, "distortion": args.distortion,
+                    "repeats": args.repeats}
+        print(f"wrote {write_timing(args.json, metadata, records)}")
 
-        ref_single, ref_batched = times["fixed"]
-        print(f"{L:>3} {nets[0].n_nodes:>5} {1e3 * t_solve:>7.2f} {cell(times['native']):>15} "
-              f"{cell(times['fixed']):>15} {cell(times['image']):>15}   "
-              f"{t_solve / ref_single:>6.2f}|{t_solve / ref_batched:<6.2f} "
-              f"{times['image'][0] / ref_single:>6.1f}|{times['image'][1] / ref_batched:<6.1f}")
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,201 @@
+"""Reading a training run directory (``hpcnet train`` output) for figures and the report.
+
+Torch-free and read-only. A run that is still training (or was stopped) reads
+too: it has no ``test.json`` and no ``test_predictions.csv`` yet, and its
+history holds the epochs finished so far. The layout of a run directory is in
+:mod:`hpcnet.learn.train`; this module reads
+
+* ``settings.json``: the model, its settings and the dataset's (required);
+* ``split.json``: the train/val/test sample indices (optional);
+* ``metrics.json``: one entry per finished epoch (absent before the first);
+* ``test.json`` and ``test_predictions.csv``: the best model on the test split.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hpcnet.errors import HpcnetError
+
+#: The format tag ``hpcnet train`` writes into settings.json.
+RUN_FORMAT = "hpcnet-run-1"
+#: Columns of test_predictions.csv.
+PREDICTION_COLUMNS = ("index", "distortion", "nu", "nu_pred")
+SPLITS = ("train", "val", "test")
+TEST_KEYS = {"test_rmse", "test_r2"}
+
+
+@dataclass(frozen=True)
+class SplitPredictions:
+    """The best model's predictions on the test split, one entry per sample (by index)."""
+
+    index: np.ndarray
+    distortion: np.ndarray
+    nu: np.ndarray
+    nu_pred: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """One training run as written to its directory.
+
+    Attributes
+    ----------
+    path : Path
+        The run directory.
+    name : str
+        The directory's name.
+    model : str
+        ``alexnet-matrix`` or ``resnet50-image``.
+    settings : dict
+        The training settings (settings.json ``settings``).
+    input : dict
+        The input spec (``source_side``, ``side``).
+    dataset_size : int or None
+        Samples in the dataset (its ``count``), if recorded.
+    split_counts : dict of str -> int, or None
+        Samples in the train, val and test splits (split.json), if written yet.
+    history : list of dict
+        Per finished epoch: epoch, train_loss, train_rmse, val_rmse, val_r2, lr,
+        seconds (all floats).
+    test : dict or None
+        test.json: test_rmse, test_r2, n_test, best_epoch, train_seconds, ...
+    predictions : SplitPredictions or None
+        test_predictions.csv.
+    """
+
+    path: Path
+    name: str
+    model: str
+    settings: dict
+    input: dict
+    dataset_size: int | None
+    split_counts: dict[str, int] | None
+    history: list[dict[str, float]]
+    test: dict | None
+    predictions: SplitPredictions | None
+
+    @property
+    def label(self) -> str:
+        """``model (name)``, for legends."""
+        return f"{self.model} ({self.name})"
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run has been scored on its test split."""
+        return self.test is not None
+
+    @property
+    def train_seconds(self) -> float:
+        """Training time: test.json's, else the sum over the finished epochs."""
+        if self.test is not None and "train_seconds" in self.test:
+            return float(self.test["train_seconds"])
+        return float(sum(h["seconds"] for h in self.history))
+
+    def column(self, key: str) -> np.ndarray:
+        """One metric over the finished epochs (e.g. ``val_rmse``)."""
+        if self.history and key not in self.history[0]:
+            raise HpcnetError(f"{self.path}: metrics have no column {key!r} "
+                              f"(they have {', '.join(self.history[0])})")
+        return np.array([h[key] for h in self.history], dtype=float)
+
+
+def load_run(run_dir) -> TrainingRun:
+    """Read the run directory ``run_dir`` (finished or still training).
+
+    Raises :class:`HpcnetError` when it is not a run directory or a file in it is
+    malformed, naming the file.
+    """
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise HpcnetError(f"{path}: no such run directory")
+    if not (path / "settings.json").is_file():
+        raise HpcnetError(f"{path}: not a training run directory (no settings.json; "
+                          f"'hpcnet train ... -o {path}' writes one)")
+    info = _read_json(path / "settings.json")
+    if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
+        raise HpcnetError(f"{path / 'settings.json'}: not the settings of an hpcnet training "
+                          f"run (format {RUN_FORMAT})")
+    try:
+        settings, spec = dict(info["settings"]), dict(info["input"])
+        model = str(settings["model"])
+    except (KeyError, TypeError, ValueError):
+        raise HpcnetError(f"{path / 'settings.json'}: malformed (needs settings.model and "
+                          f"input)") from None
+    count = (info.get("dataset_settings") or {}).get("count")
+    test = _read_json(path / "test.json") if (path / "test.json").is_file() else None
+    if test is not None and not (isinstance(test, dict) and TEST_KEYS <= test.keys()):
+        raise HpcnetError(f"{path / 'test.json'}: not a test result (test_rmse, test_r2)")
+    return TrainingRun(
+        path=path, name=path.resolve().name, model=model, settings=settings, input=spec,
+        dataset_size=int(count) if isinstance(count, int) else None,
+        split_counts=_split_counts(path / "split.json"),
+        history=_history(path / "metrics.json"), test=test,
+        predictions=_predictions(path / "test_predictions.csv"))
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise HpcnetError(f"{path}: cannot read JSON ({exc})") from None
+
+
+def _split_counts(path: Path) -> dict[str, int] | None:
+    if not path.is_file():
+        return None
+    split = _read_json(path)
+    try:
+        return {k: len(split[k]) for k in SPLITS}
+    except (KeyError, TypeError):
+        raise HpcnetError(f"{path}: malformed split (needs {', '.join(SPLITS)} lists)") from None
+
+
+def _history(path: Path) -> list[dict[str, float]]:
+    if not path.is_file():
+        return []
+    entries = _read_json(path)
+    try:
+        history = [{k: float(v) for k, v in e.items()} for e in entries]
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise HpcnetError(f"{path}: malformed metrics ({exc})") from None
+    for e in history:
+        if not {"epoch", "val_rmse", "seconds"} <= e.keys():
+            raise HpcnetError(f"{path}: an epoch entry lacks epoch, val_rmse or seconds")
+    return history
+
+
+def _predictions(path: Path) -> SplitPredictions | None:
+    if not path.is_file():
+        return None
+    try:
+        with open(path, newline="") as fh:
+            reader = csv.reader(fh)
+            header = tuple(next(reader, ()))
+            rows = [[float(v) for v in row] for row in reader if row]
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise HpcnetError(f"{path}: cannot read predictions ({exc})") from None
+    if header != PREDICTION_COLUMNS or any(len(r) != len(header) for r in rows):
+        raise HpcnetError(f"{path}: expected columns {','.join(PREDICTION_COLUMNS)}")
+    table = np.array(rows, dtype=float).reshape(-1, len(PREDICTION_COLUMNS))
+    if not np.all(np.isfinite(table)) or np.any(table[:, 0] != np.round(table[:, 0])):
+        raise HpcnetError(f"{path}: non-finite values or non-integer sample indices")
+    return SplitPredictions(index=table[:, 0].astype(np.int64), distortion=table[:, 1],
+                           nu=table[:, 2], nu_pred=table[:, 3])
+
+
+def require_predictions(run: TrainingRun) -> SplitPredictions:
+    """The test predictions of a finished run, or :class:`HpcnetError` if it has none yet."""
+    for name, value in (("test_predictions.csv", run.predictions), ("test.json", run.test)):
+        if value is None:
+            raise HpcnetError(f"{run.path}: no test predictions yet (no {name}): the run "
+                              f"has not finished training and testing")
+    if len(run.predictions.nu) == 0:
+        raise HpcnetError(f"{run.path}: the test split is empty")
+    return run.predictions
+
