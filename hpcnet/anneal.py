@@ -280,7 +280,7 @@ class ChainResult:
 class StepInfo:
     """Passed to ``on_step`` after each temperature step (greedy: each removal)."""
 
-    step: int
+    step: int  # steps finished, this one included
     n_steps: int  # planned steps (greedy: bonds, an upper bound)
     temperature: float
     nu: float

@@ -241,7 +241,7 @@ class _Progress:
         eta = f", about {left / rate / 60:.1f} min left" if rate > 0 and left > 0 else ""
         chain = ""
         if info is not None:
-            chain = (f" | rank 0: {task.label()}: step {info.step + 1}/{info.n_steps} "
+            chain = (f" | rank 0: {task.label()}: step {info.step}/{info.n_steps} "
                      f"T={info.temperature:.2e} nu={info.nu:+.3f} best={info.best_nu:+.3f} "
                      f"accepted {info.acceptance:.0%}")
         log.info("tasks %d/%d done, %.2f tasks/min%s%s", self.already + done, self.total,

@@ -91,23 +91,16 @@ class Mechanism:
         """|C_i|² averaged over the x and y loads (the paper's Fig. 4c)."""
         return 0.5 * (self.x.weights + self.y.weights)
 
-    @property
-    def nu_prime(self) -> np.ndarray:
-        """ν'_i averaged over the x and y loads.
-
-        ``ν'_y = 1/ν'_x`` for one mode, so both have the sign of this mean.
-        """
-        return 0.5 * (self.x.nu_prime + self.y.nu_prime)
-
     def peaks(self) -> tuple[int | None, int | None]:
         """Indices of ω⁺ and ω⁻: the modes of largest mean weight with ν' > 0 and with ν' < 0.
 
-        ``None`` for a sign that no computed mode has.
+        A mode's ν'_x and ν'_y = 1/ν'_x share their sign. ``None`` for a sign that
+        no computed mode has.
         """
-        weights, nu_prime = self.weights, self.nu_prime
+        weights, sign = self.weights, np.sign(self.x.nu_prime)
         found = []
-        for sign in (1.0, -1.0):
-            candidates = np.flatnonzero(sign * nu_prime > 0.0)
+        for wanted in (1.0, -1.0):
+            candidates = np.flatnonzero(sign == wanted)
             found.append(int(candidates[np.argmax(weights[candidates])])
                          if len(candidates) else None)
         return found[0], found[1]

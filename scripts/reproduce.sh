@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The whole study end to end, at one scale, ending with the reproduction report.
 #
-#     scripts/reproduce.sh [small|paper] [OUTDIR]        (default: small results/small)
+#     scripts/reproduce.sh [tiny|small|paper] [OUTDIR]   (default: small results/small)
 #
 # Every output goes to OUTDIR; the report to results/REPORT.md (OUTDIR/REPORT.md when OUTDIR is
 # given), with links to the figures in OUTDIR/figures.
 #
-# small: 3 kinds x L 12,16,20 x 4 seeds x targets -0.9,+0.9 (72 chains), CNNs on a few
-#        hundred networks; about 15-25 minutes on a 2-core laptop.
+# small: 3 kinds x L 12-32 in steps of 4 x 4 seeds x targets -0.9,+0.9 (144 chains), CNNs on
+#        1000 matrices and 600 images; about 20 minutes on a 2-core laptop.
 # paper: the paper's scale (L 12-32 in steps of 4, 100 seeds, 5000 matrices, 15000 images);
 #        for a cluster: jobs/reproduce.sbatch runs this script inside one allocation.
+# tiny:  every stage on toy sizes in about a minute (the test suite runs it); its numbers
+#        mean nothing.
 #
 # Stages (each resumes when the script is run again; finished ones are skipped quickly):
 #   1 anneal   the ensemble (MPI)                 5 train    AlexNet on the matrices (DDP)
@@ -29,13 +31,25 @@ report=${report:-results/REPORT.md}
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 case $scale in
+tiny)
+    anneal=(--kinds tri,delaunay,packing --sizes 6,8 --seeds 0-1 --targets -0.5,0.5
+            --alpha 0.7 --lk 60)
+    matrices=(--size 6 --count 30 --distortion 0.05:0.9)
+    images=(--size 6 --count 30 --distortion 0.05:0.45 --image-size 32)
+    alexnet=(--epochs 2 --batch-size 6 --dropout 0)
+    resnet=(--epochs 1 --batch-size 6)
+    timing=(--sizes 6,8 --batch 2 --repeats 1)
+    survey=()
+    ;;
 small)
-    anneal=(--kinds tri,delaunay,packing --sizes 12,16,20 --seeds 0-3 --targets -0.9,0.9)
+    anneal=(--kinds tri,delaunay,packing --sizes 12,16,20,24,28,32 --seeds 0-3
+            --targets -0.9,0.9)
     matrices=(--size 12 --count 1000 --distortion 0.05:0.95)
     images=(--size 12 --count 600 --distortion 0.05:0.45 --image-size 64)
     alexnet=(--epochs 12 --batch-size 32 --matrix-size 144)
     resnet=(--epochs 8 --batch-size 32)
     timing=(--sizes 12,16,24,32 --batch 16 --repeats 3)
+    survey=()
     ;;
 paper)
     anneal=(--kinds tri,delaunay,packing --sizes 12,16,20,24,28,32 --seeds 0-99
@@ -45,9 +59,10 @@ paper)
     alexnet=(--epochs 30 --batch-size 64)
     resnet=(--epochs 100 --batch-size 64)
     timing=(--sizes 12,16,20,24,28,32 --batch 32 --repeats 5)
+    survey=(--limit 600)  # modes of 600 chains' networks (~1 s each at L = 32), not 3600
     ;;
 *)
-    echo "reproduce.sh: unknown scale '$scale' (choose small or paper)" >&2
+    echo "reproduce.sh: unknown scale '$scale' (choose tiny, small or paper)" >&2
     exit 2
     ;;
 esac
@@ -59,6 +74,11 @@ if [[ ! -x $py ]]; then
     exit 1
 fi
 export OPENBLAS_NUM_THREADS=1
+# OpenMPI: let containers that run as root start ranks, and more ranks than cores.
+if [[ $(id -u) -eq 0 ]]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+export OMPI_MCA_rmaps_base_oversubscribe=${OMPI_MCA_rmaps_base_oversubscribe:-1}
 read -r -a mpi_launch <<< "${HPCNET_MPI_LAUNCH:-mpirun -n $ranks}"
 read -r -a train_launch <<< \
     "${HPCNET_TRAIN_LAUNCH:-$py -m torch.distributed.run --standalone --nproc-per-node $ranks}"
@@ -116,7 +136,7 @@ stage 7 "timing: PETSc solve against the CNNs"
 
 stage 8 "figures and report"
 "$py" -m hpcnet plot all --ensemble "$out/ensemble.h5" --run "$out/runs/alexnet" \
-    --run "$out/runs/resnet" --timing "$out/timing.json" --out-dir "$out/figures"
+    --run "$out/runs/resnet" --timing "$out/timing.json" "${survey[@]}" --out-dir "$out/figures"
 "$py" -m hpcnet report "$out/ensemble.h5" --run "$out/runs/alexnet" --run "$out/runs/resnet" \
     --timing "$out/timing.json" --survey "$out/figures/mechanism.csv" \
     --figures "$out/figures" --title "$scale scale" -o "$report"

@@ -46,33 +46,37 @@ def test_mode_panels(tuned, tmp_path):
         assert (ax.get_xlabel(), ax.get_ylabel()) == (r"$x$", r"$y$")
     assert (c.get_xlabel(), c.get_ylabel()) == (r"$\omega$", r"$|C_\omega|^2$")
     weights = 0.5 * (mech.x.weights + mech.y.weights)
-    nu_prime = 0.5 * (mech.x.nu_prime + mech.y.nu_prime)
+    nu_prime = mech.x.nu_prime
+    assert np.all(np.sign(mech.y.nu_prime) == np.sign(nu_prime))
     plus = int(np.flatnonzero(nu_prime > 0)[np.argmax(weights[nu_prime > 0])])
     minus = int(np.flatnonzero(nu_prime < 0)[np.argmax(weights[nu_prime < 0])])
     assert mech.peaks() == (plus, minus)
+
+    def label(index):
+        return (rf"$\nu'_x$ = {nu_prime[index]:+.3g}, "
+                rf"$\nu'_y$ = {mech.y.nu_prime[index]:+.3g}")
+
     for ax, index in ((a, plus), (b, minus)):
         (arrows,) = [q for q in ax.collections if isinstance(q, Quiver)]
         assert np.allclose(arrows.U, modes.vectors[0::2, index])
         assert np.allclose(arrows.V, modes.vectors[1::2, index])
         assert np.allclose(arrows.X, net.positions[:, 0])
         assert np.allclose(arrows.Y, net.positions[:, 1])
-        assert f"{nu_prime[index]:+.3g}" in ax.get_title()
+        assert ax.get_title().endswith(label(index))
     stems = c.containers[0]
     assert np.allclose(stems.markerline.get_xdata(), modes.omega)
     assert np.allclose(stems.markerline.get_ydata(), weights)
     marks = {line.get_label(): (line.get_xdata()[0], line.get_ydata()[0]) for line in c.lines
              if line.get_label().startswith(r"$\omega")}
-    assert marks[rf"$\omega^+$: $\nu'$ = {nu_prime[plus]:+.3g}"] == (modes.omega[plus],
-                                                                      weights[plus])
-    assert marks[rf"$\omega^-$: $\nu'$ = {nu_prime[minus]:+.3g}"] == (modes.omega[minus],
-                                                                       weights[minus])
+    assert marks[rf"$\omega^+$: {label(plus)}"] == (modes.omega[plus], weights[plus])
+    assert marks[rf"$\omega^-$: {label(minus)}"] == (modes.omega[minus], weights[minus])
     assert f"{mech.nu:+.3f}" in c.get_title() and f"{mech.two_mode:+.3f}" in c.get_title()
     check_saved(fig, tmp_path / "fig4abc", fig_modes.FIGSIZE)
 
 
 def test_missing_sign_is_stated(tuned):
     net, modes, mech = tuned
-    only_minus = np.flatnonzero(mech.nu_prime < 0)
+    only_minus = np.flatnonzero(mech.x.nu_prime < 0)
     sub = replace(modes, omega2=modes.omega2[only_minus], vectors=modes.vectors[:, only_minus],
                   complete=False)
     with ElasticSolver(net, PETSc.COMM_SELF) as solver:

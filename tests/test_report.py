@@ -123,7 +123,8 @@ def test_report_table_is_computed_from_the_inputs(crafted, tiny_runs, tmp_path):
                                "not within the computed modes for 1; top-2 modes hold 0.75")
     assert modes[2] == "yes"
     linear = rows["ν̄' is linear in ν across kinds (Fig. 4d)"]
-    assert linear[1].startswith("slope 2.000, intercept +0.100, r = 1.000 (n = 4)")
+    assert linear[1].startswith("slope 2.000, intercept +0.100, r = 1.000 (n = 4; "
+                                "Spearman ρ = 1.000)")
     assert linear[2] == "yes"
     test = json.loads((tiny_runs["alexnet"] / "test.json").read_text())
     alexnet = rows[f"CNN R² on the test split, alexnet-matrix ({tiny_runs['alexnet'].name})"]

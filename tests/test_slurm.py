@@ -21,7 +21,8 @@ from tests.slurm_cluster import SlurmCluster
 
 JOBS = REPO / "jobs"
 PYTHON = sys.executable
-TEMPLATES = ("anneal.sbatch", "stats.sbatch", "dataset.sbatch", "train.sbatch", "pipeline.sh")
+TEMPLATES = ("anneal.sbatch", "stats.sbatch", "dataset.sbatch", "train.sbatch", "pipeline.sh",
+             "reproduce.sbatch")
 ONE_NODE_TWO_TASKS = ("-N", "1", "-n", "2", "--ntasks-per-node=2", "--time=30")
 # Two tasks (one kind, one size, one seed, two targets), very short annealing.
 TINY_ENSEMBLE = {"ANNEAL_KINDS": "tri", "ANNEAL_SIZES": "6", "ANNEAL_SEEDS": "0",
@@ -153,3 +154,19 @@ def test_pipeline_submits_the_chain(cluster, tmp_path):
         assert jobs["train"]["Dependency"].startswith(f"afterok:{ids['dataset']}(")
     finally:
         cluster.run("scancel", *ids.values())
+
+
+def test_reproduce_job_runs_the_whole_tiny_study(cluster, tmp_path):
+    out = tmp_path / "tiny"
+    # Submitted from the project root, as its header says: the job finds scripts/ there.
+    job = cluster.sbatch(f"--chdir={tmp_path}", f"--output={tmp_path}/%x-%j.out",
+                         *ONE_NODE_TWO_TASKS, JOBS / "reproduce.sbatch", cwd=REPO,
+                         export={"HPCNET_PYTHON": PYTHON, "REPRODUCE_SCALE": "tiny",
+                                 "REPRODUCE_OUTPUT": str(out)})
+    info = cluster.wait(job, timeout=900)
+    log = cluster.job_output(info)
+    assert info["JobState"] == "COMPLETED" and info["ExitCode"] == "0:0", log
+    assert "on 2 rank(s)" in log  # the MPI stages ran on the allocation's two tasks via srun
+    assert "1 process(es) on cpu" in log  # torchrun: one process per node without GPUs
+    report = (out / "REPORT.md").read_text()
+    assert "| tuning range, tri |" in report and "| CNN R² on the test split" in report

@@ -46,7 +46,7 @@ def _kinds(text: str | None) -> list[str] | None:
 def _save(fig, output: Path) -> None:
     from hpcnet.figures.style import save
 
-    for path in save(fig, output):
+    for path in save(fig, output, dpi=click.get_current_context().find_root().meta["plot_dpi"]):
         click.echo(f"wrote {path}")
 
 
@@ -59,7 +59,10 @@ def _require_matplotlib() -> None:
 
 
 @click.group("plot")
-def command() -> None:
+@click.option("--dpi", type=click.IntRange(min=10), default=150,
+              help="Resolution of the PNG files, dots per inch.")
+@click.pass_context
+def command(ctx, dpi) -> None:
     """Draw one of the paper's figures from hpcnet's outputs (PNG and PDF).
 
     ENSEMBLE is an `hpcnet anneal` output file (finished or interrupted: only
@@ -68,6 +71,7 @@ def command() -> None:
     figure whose inputs are given.
     """
     _require_matplotlib()
+    ctx.find_root().meta["plot_dpi"] = dpi
 
 
 @command.command("networks")

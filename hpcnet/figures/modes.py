@@ -2,8 +2,9 @@
 
 Drawn from a :class:`~hpcnet.network.Network` (e.g. ``EnsembleResults.network``)
 with its :class:`~hpcnet.modes.Modes` and :class:`~hpcnet.mechanism.Mechanism`.
-Weights ``|C_ω|²`` and ν' are averaged over the x and y loads as in the paper;
-ω⁺ (ω⁻) is the mode of largest weight with ν' > 0 (ν' < 0)
+Weights ``|C_ω|²`` are averaged over the x and y loads as in the paper;
+ω⁺ (ω⁻) is the mode of largest weight with ν' > 0 (ν' < 0), labelled with its
+ν'_x and ν'_y (= 1/ν'_x)
 (:meth:`~hpcnet.mechanism.Mechanism.peaks`). Panels a and b draw that mode's
 displacement as arrows on the network, panel c the weights against ω.
 """
@@ -62,8 +63,13 @@ def _mode_panel(ax, net: Network, modes: Modes, mech: Mechanism, index: int | No
     ax.quiver(net.positions[:, 0], net.positions[:, 1], u[:, 0], u[:, 1],
               color=PEAK_COLORS[sign], angles="xy", scale_units="xy", scale=scale,
               width=0.004, zorder=2)
-    ax.set_title(rf"{letter}  {name} = {modes.omega[index]:.3g}, "
-                 rf"$\nu'$ = {mech.nu_prime[index]:+.3g}")
+    ax.set_title(rf"{letter}  {name} = {modes.omega[index]:.3g}, {_nu_prime(mech, index)}")
+
+
+def _nu_prime(mech: Mechanism, index: int) -> str:
+    """The mode's ν'_x and ν'_y, for titles and legends."""
+    return (rf"$\nu'_x$ = {mech.x.nu_prime[index]:+.3g}, "
+            rf"$\nu'_y$ = {mech.y.nu_prime[index]:+.3g}")
 
 
 def _weights_panel(ax, modes: Modes, mech: Mechanism, peaks) -> None:
@@ -72,7 +78,7 @@ def _weights_panel(ax, modes: Modes, mech: Mechanism, peaks) -> None:
     for index, sign in zip(peaks, "+-", strict=True):
         if index is not None:
             ax.plot([omega[index]], [weights[index]], "o", color=PEAK_COLORS[sign], zorder=3,
-                    label=rf"$\omega^{sign}$: $\nu'$ = {mech.nu_prime[index]:+.3g}")
+                    label=rf"$\omega^{sign}$: {_nu_prime(mech, index)}")
     ax.set_xlabel(r"$\omega$")
     ax.set_ylabel(r"$|C_\omega|^2$")
     ax.set_ylim(bottom=0.0)
