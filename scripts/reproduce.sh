@@ -7,7 +7,7 @@
 # given), with links to the figures in OUTDIR/figures.
 #
 # small: 3 kinds x L 12-32 in steps of 4 x 4 seeds x targets -0.9,+0.9 (144 chains), CNNs on
-#        1000 matrices and 600 images; about 20 minutes on a 2-core laptop.
+#        1000 matrices and 600 images; 12 minutes on a 2-core machine.
 # paper: the paper's scale (L 12-32 in steps of 4, 100 seeds, 5000 matrices, 15000 images);
 #        for a cluster: jobs/reproduce.sbatch runs this script inside one allocation.
 # tiny:  every stage on toy sizes in about a minute (the test suite runs it); its numbers
@@ -25,9 +25,12 @@
 set -euo pipefail
 
 scale=${1:-small}
-out=${2:-results/$scale}
-report=${2:+$out/REPORT.md}
-report=${report:-results/REPORT.md}
+out=results/$scale  # relative to the project root
+report=results/REPORT.md
+if [[ -n ${2:-} ]]; then  # relative to where the script was called from
+    out=$(realpath -m -- "$2")
+    report=$out/REPORT.md
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 case $scale in

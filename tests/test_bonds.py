@@ -84,3 +84,17 @@ def test_cli_bonds(tmp_path):
     assert "sigma^2" in text and "I+III" in text
     proc = run_cli("bonds", tmp_path / "missing.h5", check=False)
     assert proc.returncode == 1 and "no such file" in proc.stderr
+
+
+def test_annealed_auxetic_network_puts_most_bond_points_in_I_and_III():
+    """Paper Fig. 1i: tuning one network to ν* = -0.9 moves the bond points into I and III."""
+    from hpcnet.anneal import AnnealSettings, run_chain
+
+    net = generate("tri", 12, 0, distortion=0.2)
+    fractions = {}
+    for target in (-0.9, 0.9):
+        result = run_chain(net, AnnealSettings(target=target), np.random.default_rng(5))
+        assert abs(result.final_nu - target) < 0.05
+        fractions[target] = bond_statistics(net.pruned(result.final_mask)).fraction_13
+    original = bond_statistics(net).fraction_13
+    assert fractions[-0.9] > 0.5 > original > fractions[0.9], (fractions, original)

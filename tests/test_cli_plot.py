@@ -110,8 +110,9 @@ def test_reproduce_script_runs_every_stage_and_resumes(tmp_path):
     out = tmp_path / "tiny"
     script = REPO / "scripts" / "reproduce.sh"
     env = child_env(RANKS="2", HPCNET_PYTHON=sys.executable)
-    proc = subprocess.run([script, "tiny", out], env=env, capture_output=True, text=True,
-                          timeout=900)
+    # OUTDIR relative to the caller's directory (the script itself runs in the project root)
+    proc = subprocess.run([script, "tiny", "tiny"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for k in range(1, 9):
         assert f"== [{k}/8]" in proc.stdout

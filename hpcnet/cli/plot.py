@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
 from hpcnet.errors import HpcnetError
-
-log = logging.getLogger("hpcnet")
 
 ENSEMBLE = click.Path(dir_okay=False, path_type=Path)
 RUN_DIR = click.Path(file_okay=False, path_type=Path)
@@ -268,8 +265,8 @@ def plot_all(ensemble, runs, timing_path, limit, out_dir):
         raise click.UsageError("give at least one of --ensemble, --run, --timing")
     if ensemble is not None:
         with EnsembleResults(ensemble) as results:
+            _save(tuning_panels(results), out_dir / "networks")  # first: names an empty file
             kind = "tri" if "tri" in results.values("kind") else results.values("kind")[0]
-            _save(tuning_panels(results), out_dir / "networks")
             _save(tuning_curves(results), out_dir / "trajectory")
             _save(bond_figures.bond_scatter(results, kind), out_dir / "bond_scatter")
             _save(bond_figures.sigma_collapse(results), out_dir / "sigma_collapse")
