@@ -187,17 +187,19 @@ def _network(source: Path, kind, size, seed, target, mask):
 @_output("mechanism")
 def mechanism(ensemble, limit, csv_path, output):
     """Figure 4d: the two-mode estimate ν̄' against ν, initial and final networks of ENSEMBLE."""
-    _save_mechanism(ensemble, limit, csv_path or output.with_suffix(".csv"), output)
-
-
-def _save_mechanism(ensemble: Path, limit, csv_path: Path, output: Path) -> None:
-    from hpcnet.cli.report import survey_with_progress
-    from hpcnet.figures.mechanism import two_mode_scatter
     from hpcnet.results import EnsembleResults
-    from hpcnet.survey import write_csv
 
     with EnsembleResults(ensemble) as results:
-        rows = survey_with_progress(results, limit)
+        _save_mechanism(results, limit, csv_path or output.with_suffix(".csv"), output)
+
+
+def _save_mechanism(results, limit, csv_path: Path, output: Path) -> None:
+    """The mode survey of an open ensemble as CSV, and Fig. 4d from it."""
+    from hpcnet.cli.report import survey_with_progress
+    from hpcnet.figures.mechanism import two_mode_scatter
+    from hpcnet.survey import write_csv
+
+    rows = survey_with_progress(results, limit)
     write_csv(rows, csv_path)
     click.echo(f"wrote {csv_path}")
     _save(two_mode_scatter(rows), output)
@@ -273,7 +275,7 @@ def plot_all(ensemble, runs, timing_path, limit, out_dir):
             _save(reach_vs_size(results), out_dir / "reach")
             low = results.tuning_pair(kind, max(results.values("size")))[0]
             _save(mode_figure(results.network(low, "final")), out_dir / "modes")
-        _save_mechanism(ensemble, limit, out_dir / "mechanism.csv", out_dir / "mechanism")
+            _save_mechanism(results, limit, out_dir / "mechanism.csv", out_dir / "mechanism")
     if runs:
         loaded = [load_run(run) for run in runs]
         _save(training_curves(loaded), out_dir / "training")
