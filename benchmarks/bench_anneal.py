@@ -24,9 +24,9 @@ import numpy as np
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from hpcnet.anneal import AnnealSettings, ChainState, run_chain  # noqa: E402
+from hpcnet.anneal.chain import AnnealSettings, ChainState, run_chain  # noqa: E402
+from hpcnet.anneal.incremental import IncrementalPoisson  # noqa: E402
 from hpcnet.generators import generate  # noqa: E402
-from hpcnet.incremental import IncrementalPoisson  # noqa: E402
 
 EVALUATED = {"count": 0}
 

@@ -17,7 +17,7 @@ on a GPU with ``--device cuda``. The paper reports the matrix CNN 25× faster th
 the image CNN and 3.5×10³× faster than its own solver at 32×32. Where 2N is below
 AlexNet's minimum input side the native matrix CNN is not timed ("-").
 
-``--json PATH`` also writes the measurements (schema: :mod:`hpcnet.timing`),
+``--json PATH`` also writes the measurements (schema: :mod:`hpcnet.analysis.timing`),
 which ``hpcnet plot`` turns into Fig. 5d.
 Usage: OPENBLAS_NUM_THREADS=1 python benchmarks/bench_learn.py [--sizes 12,16,...] [--json t.json]
 """
@@ -30,12 +30,12 @@ import time
 import numpy as np
 import torch
 
-from hpcnet.elastic import poisson_ratio
+from hpcnet.analysis.timing import write_timing
 from hpcnet.generators import generate
 from hpcnet.learn.dataset import dense_matrix
 from hpcnet.learn.models import ALEXNET_MIN_SIDE, Surrogate, input_spec
 from hpcnet.learn.render import RenderSettings, render
-from hpcnet.timing import write_timing
+from hpcnet.mechanics.elastic import poisson_ratio
 
 
 def median_time(fn, repeats: int) -> float:

@@ -1,4 +1,4 @@
-"""Lowest normal modes: SLEPc (hpcnet.modes.lowest_modes) against dense numpy.linalg.eigh.
+"""Lowest normal modes: SLEPc (hpcnet.mechanics.modes.lowest_modes) against dense numpy.linalg.eigh.
 
 Side by side on the same stiffness matrix, one BLAS thread, one MPI rank:
 SLEPc's k lowest non-rigid modes (shift-and-invert, rigid modes deflated,
@@ -23,8 +23,8 @@ import numpy as np  # noqa: E402
 import scipy.sparse.linalg as spla  # noqa: E402
 
 from hpcnet.generators import generate  # noqa: E402
-from hpcnet.modes import lowest_modes  # noqa: E402
-from hpcnet.stiffness import stiffness_matrix  # noqa: E402
+from hpcnet.mechanics.modes import lowest_modes  # noqa: E402
+from hpcnet.mechanics.stiffness import stiffness_matrix  # noqa: E402
 
 
 def best_of(repeat: int, fn):

@@ -12,10 +12,16 @@ import time
 
 import numpy as np
 
-from hpcnet.elastic import poisson_ratio, uniaxial_load
 from hpcnet.generators import generate
-from hpcnet.stiffness import pinned_dofs, pinned_matrix, remove_rigid, rigid_modes, stiffness_matrix
-from hpcnet.strain import affine_strain, poisson_of_strain
+from hpcnet.mechanics.elastic import poisson_ratio, uniaxial_load
+from hpcnet.mechanics.stiffness import (
+    pinned_dofs,
+    pinned_matrix,
+    remove_rigid,
+    rigid_modes,
+    stiffness_matrix,
+)
+from hpcnet.mechanics.strain import affine_strain, poisson_of_strain
 
 DENSE_MAX_SIZE = 64  # 2N = 8192: a 0.5 GB dense matrix
 

@@ -1,4 +1,4 @@
-"""Cost per network of the mechanism survey (hpcnet.survey.network_row): full spectrum vs SLEPc.
+"""Cost per network of the mode survey (analysis.survey.network_row): full spectrum vs SLEPc.
 
 For each kind and size L, the same networks (seeds 0..repeat-1) are analysed
 both ways side by side: the whole dense spectrum (what ``survey`` uses up to
@@ -17,8 +17,8 @@ import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from hpcnet.analysis.survey import network_row  # noqa: E402
 from hpcnet.generators import generate  # noqa: E402
-from hpcnet.survey import network_row  # noqa: E402
 
 
 def mean_time(nets, **options) -> float:

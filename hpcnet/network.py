@@ -20,6 +20,7 @@ import numpy as np
 
 from hpcnet import __version__
 from hpcnet.errors import NetworkFormatError
+from hpcnet.tools.atomic import atomic_path
 
 SIDES = ("left", "right", "bottom", "top")
 H5_GROUP = "network"
@@ -168,7 +169,7 @@ class Network:
 
     # -------------------------------------------------------------------- I/O
     def write_h5(self, group) -> None:
-        """Write into an open h5py group (serial use; see h5layout for MPI)."""
+        """Write into an open h5py group (serial use; see hpcnet.ensemble.layout for MPI)."""
         group.create_dataset("positions", data=self.positions)
         group.create_dataset("bonds", data=self.bonds)
         group.create_dataset("stiffness", data=self.stiffness)
@@ -199,22 +200,21 @@ class Network:
     def save(self, path) -> None:
         """Write to ``.h5``/``.hdf5`` (group ``/network``) or ``.npz``; atomically."""
         path = Path(path)
-        tmp = path.with_name(path.name + ".part")
-        if path.suffix == ".npz":
-            with open(tmp, "wb") as fh:
-                np.savez(
-                    fh, positions=self.positions, bonds=self.bonds, stiffness=self.stiffness,
-                    **{s: self.boundary[s] for s in SIDES},
-                    metadata=json.dumps(self.metadata()),
-                )
-        elif path.suffix in (".h5", ".hdf5"):
-            import h5py
-
-            with h5py.File(tmp, "w") as fh:
-                self.write_h5(fh.create_group(H5_GROUP))
-        else:
+        if path.suffix not in (".npz", ".h5", ".hdf5"):
             raise NetworkFormatError(f"{path}: unknown extension (use .h5, .hdf5 or .npz)")
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            if path.suffix == ".npz":
+                with open(tmp, "wb") as fh:
+                    np.savez(
+                        fh, positions=self.positions, bonds=self.bonds, stiffness=self.stiffness,
+                        **{s: self.boundary[s] for s in SIDES},
+                        metadata=json.dumps(self.metadata()),
+                    )
+            else:
+                import h5py
+
+                with h5py.File(tmp, "w") as fh:
+                    self.write_h5(fh.create_group(H5_GROUP))
 
     @classmethod
     def load(cls, path) -> Network:

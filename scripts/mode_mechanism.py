@@ -27,10 +27,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from hpcnet.analysis.survey import linear_fit, network_row  # noqa: E402
 from hpcnet.errors import HpcnetError  # noqa: E402
 from hpcnet.generators import generate  # noqa: E402
 from hpcnet.network import Network  # noqa: E402
-from hpcnet.survey import linear_fit, network_row  # noqa: E402
 
 COLUMNS = ("name", "kind", "L", "r", "seed", "nu", "nu_x", "nu_y", "two_mode", "two_mode_x",
            "two_mode_y", "top2_weight", "n90_x", "n90_y", "n90low_x", "n90low_y", "k")

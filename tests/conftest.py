@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.support.helpers import run_cli
 
 #: A tiny ensemble: all three kinds, two sizes, two seeds, tuned both ways with short chains.
 TINY_ENSEMBLE = ["--kinds", "tri,delaunay,packing", "--sizes", "6,8", "--seeds", "0-1",

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from hpcnet.anneal import (
+from hpcnet.anneal.chain import (
     TRAJECTORY_FIELDS,
     AnnealSettings,
     ChainState,
@@ -16,12 +16,12 @@ from hpcnet.anneal import (
     metropolis_accept,
     run_chain,
 )
-from hpcnet.elastic import poisson_ratio
+from hpcnet.anneal.incremental import IncrementalPoisson
 from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.generators import generate
-from hpcnet.incremental import IncrementalPoisson
-from hpcnet.rigidity import ZERO_TOL
-from hpcnet.stiffness import pinned_dofs, pinned_matrix, stiffness_matrix
+from hpcnet.mechanics.elastic import poisson_ratio
+from hpcnet.mechanics.rigidity import ZERO_TOL
+from hpcnet.mechanics.stiffness import pinned_dofs, pinned_matrix, stiffness_matrix
 from tests.test_constraints import FaceChecker, low_degree_nodes
 
 
@@ -231,7 +231,7 @@ def test_greedy_descends_until_no_removal_helps():
     start = energy(poisson_ratio(net), -0.9, 1.0)
     assert E[0] < start
     # no admissible single removal of the final state lowers E (checked from scratch)
-    from hpcnet.constraints import Constraints
+    from hpcnet.anneal.constraints import Constraints
 
     rules = Constraints(net)
     final = result.final_mask

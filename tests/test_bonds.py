@@ -8,9 +8,9 @@ import h5py
 import numpy as np
 import pytest
 
-from hpcnet.bonds import QUADRANTS, bond_points, bond_statistics, statistics
 from hpcnet.generators import generate
-from tests.helpers import run_cli
+from hpcnet.mechanics.bond_statistics import QUADRANTS, bond_points, bond_statistics, statistics
+from tests.support.helpers import run_cli
 
 
 def affine_field(net, A):
@@ -88,7 +88,7 @@ def test_cli_bonds(tmp_path):
 
 def test_annealed_auxetic_network_puts_most_bond_points_in_I_and_III():
     """Paper Fig. 1i: tuning one network to ν* = -0.9 moves the bond points into I and III."""
-    from hpcnet.anneal import AnnealSettings, run_chain
+    from hpcnet.anneal.chain import AnnealSettings, run_chain
 
     net = generate("tri", 12, 0, distortion=0.2)
     fractions = {}

@@ -7,7 +7,7 @@ import pytest
 
 from hpcnet.generators import generate
 from hpcnet.network import Network
-from tests.helpers import run_cli
+from tests.support.helpers import run_cli
 
 
 def assert_user_error(proc, *fragments):
@@ -89,7 +89,7 @@ def test_help_lists_every_command_and_defaults():
 
 
 def test_petsc_options_are_split_from_cli_flags():
-    from hpcnet.petsc_env import split_petsc_options
+    from hpcnet.tools.petsc_env import split_petsc_options
 
     petsc, rest = split_petsc_options(
         ["-vv", "poisson", "net.h5", "-elastic_ksp_type", "cg", "-k", "20",

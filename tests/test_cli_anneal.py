@@ -8,9 +8,9 @@ import h5py
 import numpy as np
 import pytest
 
-from hpcnet.elastic import poisson_ratio
 from hpcnet.generators import generate
-from tests.helpers import run_cli
+from hpcnet.mechanics.elastic import poisson_ratio
+from tests.support.helpers import run_cli
 
 QUICK = ["--alpha", "0.7", "--lk", "150"]
 

@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
+from hpcnet.analysis.report import FIGURES
+from hpcnet.analysis.survey import read_csv, survey
+from hpcnet.analysis.timing import write_timing
+from hpcnet.ensemble.results import EnsembleResults
 from hpcnet.figures import bonds, learning, mechanism, modes, networks, reach, style, timing
 from hpcnet.figures import trajectory as trajectory_figure
 from hpcnet.generators import generate
-from hpcnet.report import FIGURES
-from hpcnet.results import EnsembleResults
-from hpcnet.survey import read_csv, survey
-from hpcnet.timing import write_timing
-from tests.helpers import REPO, child_env, run_cli
+from tests.support.helpers import REPO, child_env, run_cli
 
 #: Figure size in inches of each figure drawn from the tiny ensemble (3 kinds).
 ENSEMBLE_SIZES = {

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial import ConvexHull
 
-from hpcnet.constraints import Constraints
+from hpcnet.anneal.constraints import Constraints
 from hpcnet.errors import HpcnetError
 from hpcnet.generators import generate
 from hpcnet.network import Network
@@ -38,7 +38,7 @@ def triangles(net: Network) -> np.ndarray:
 class FaceChecker:
     """Counts inner faces of a pruned triangulation that are not convex.
 
-    Independent of hpcnet.constraints: faces are unions of the original
+    Independent of hpcnet.anneal.constraints: faces are unions of the original
     triangles joined across removed bonds (a removed rim bond joins the
     outside); a face is convex iff its area equals its convex hull's.
     """

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from petsc4py import PETSc
 
-from hpcnet.elastic import ElasticSolver, poisson_ratio, uniaxial_load
 from hpcnet.errors import FloppyNetworkError
 from hpcnet.generators import generate
+from hpcnet.mechanics.elastic import ElasticSolver, poisson_ratio, uniaxial_load
+from hpcnet.mechanics.stiffness import rigid_modes, stiffness_matrix
 from hpcnet.network import Network
-from hpcnet.stiffness import rigid_modes, stiffness_matrix
 
 
 @pytest.mark.parametrize("L", [3, 4, 6, 9, 12, 20, 32])

@@ -11,9 +11,9 @@ import h5py
 import numpy as np
 import pytest
 
-from hpcnet.ensemble import EXIT_INTERRUPTED
-from hpcnet.journal import journal_files, read_journal
-from tests.helpers import REPO, child_env, mpirun, run_cli
+from hpcnet.ensemble.journal import journal_files, read_journal
+from hpcnet.ensemble.runner import EXIT_INTERRUPTED
+from tests.support.helpers import REPO, child_env, mpirun, run_cli
 
 TINY = ["--kinds", "tri,delaunay,packing", "--sizes", "6", "--seeds", "0-1",
         "--targets", "-0.9,0.9", "--t0", "0.05", "--alpha", "0.5", "--tf", "0.01", "--lk", "6"]

@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 from petsc4py import PETSc
 
-from hpcnet.bonds import bond_points, statistics
-from hpcnet.elastic import ElasticSolver
+from hpcnet.ensemble.results import EnsembleResults
+from hpcnet.ensemble.stats import summarize
 from hpcnet.errors import HpcnetError
 from hpcnet.figures import networks, style
 from hpcnet.figures.bonds import bond_scatter, sigma_collapse
 from hpcnet.figures.networks import tuning_panels
 from hpcnet.figures.reach import reach_vs_size
 from hpcnet.figures.trajectory import tuning_curves
-from hpcnet.results import EnsembleResults
-from hpcnet.stats import summarize
+from hpcnet.mechanics.bond_statistics import bond_points, statistics
+from hpcnet.mechanics.elastic import ElasticSolver
 
 KINDS = ["tri", "delaunay", "packing"]
 

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from hpcnet.analysis.timing import load_timing
+from hpcnet.analysis.training_runs import load_run
 from hpcnet.errors import HpcnetError
 from hpcnet.figures import style
 from hpcnet.figures.learning import PARITY_SIZE, TRAINING_SIZE, parity, training_curves
 from hpcnet.figures.timing import TIMING_SIZE, timing_figure
-from hpcnet.runs import load_run
-from hpcnet.timing import load_timing
-from tests.helpers import REPO, child_env
+from tests.support.helpers import REPO, child_env
 
 
 def read_csv(path) -> dict[str, np.ndarray]:

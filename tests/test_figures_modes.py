@@ -11,14 +11,14 @@ from matplotlib.image import imread
 from matplotlib.quiver import Quiver
 from petsc4py import PETSc
 
-from hpcnet.elastic import ElasticSolver
+from hpcnet.analysis.survey import linear_fit, survey
+from hpcnet.ensemble.results import EnsembleResults
 from hpcnet.errors import HpcnetError
 from hpcnet.figures import mechanism as fig_mechanism
 from hpcnet.figures import modes as fig_modes
 from hpcnet.figures import style
-from hpcnet.mechanism import analyse, mechanism
-from hpcnet.results import EnsembleResults
-from hpcnet.survey import linear_fit, survey
+from hpcnet.mechanics.elastic import ElasticSolver
+from hpcnet.mechanics.mechanism import analyse, mechanism
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hpcnet.bondsystem import BondSystem
-from hpcnet.elastic import ElasticSolver, poisson_ratio
+from hpcnet.anneal.bondsystem import BondSystem
+from hpcnet.anneal.factor import RIGID_MARGIN
+from hpcnet.anneal.incremental import FullPoisson, IncrementalPoisson
 from hpcnet.errors import FloppyNetworkError
-from hpcnet.factor import RIGID_MARGIN
 from hpcnet.generators import generate
-from hpcnet.incremental import FullPoisson, IncrementalPoisson
-from hpcnet.rigidity import ZERO_TOL
+from hpcnet.mechanics.elastic import ElasticSolver, poisson_ratio
+from hpcnet.mechanics.rigidity import ZERO_TOL
 
 
 @pytest.fixture(scope="module")

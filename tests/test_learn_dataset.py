@@ -7,15 +7,16 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from hpcnet import h5layout
-from hpcnet.elastic import poisson_ratio
+from hpcnet.ensemble import layout
 from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.learn import dataset as dsmod
 from hpcnet.learn.dataset import DatasetSettings, LearnDataset, build_dataset, sample_network
 from hpcnet.learn.render import RenderSettings, render
+from hpcnet.mechanics.elastic import poisson_ratio
+from hpcnet.mechanics.stiffness import stiffness_matrix
 from hpcnet.network import Network
-from hpcnet.stiffness import stiffness_matrix
-from tests.helpers import mpirun, run_cli
+from hpcnet.tools.atomic import part_path
+from tests.support.helpers import mpirun, run_cli
 
 SETTINGS = DatasetSettings(kind="tri", size=5, count=8, seed=3, distortion=(0.05, 0.95),
                            images=True, image_distortion=(0.0, 0.45),
@@ -30,7 +31,7 @@ def _arrays(path) -> dict[str, np.ndarray]:
 def test_samples_hold_the_network_its_matrix_and_its_labels(tmp_path):
     path = tmp_path / "ds.h5"
     report = build_dataset(SETTINGS, path, MPI.COMM_SELF)
-    assert report.labelled == 8 and report.floppy == 0 and not dsmod.partial_path(path).exists()
+    assert report.labelled == 8 and report.floppy == 0 and not part_path(path).exists()
     with LearnDataset(path) as ds:
         assert ds.settings == SETTINGS
         assert ds.matrix_size == 2 * 25
@@ -68,7 +69,7 @@ def test_interrupted_build_resumes_to_the_same_file(tmp_path, monkeypatch):
     monkeypatch.setattr(dsmod, "_label_and_write", fail_on_fourth)
     with pytest.raises(RuntimeError, match="killed"):
         build_dataset(SETTINGS, broken, MPI.COMM_SELF)
-    assert not broken.exists() and dsmod.partial_path(broken).exists()
+    assert not broken.exists() and part_path(broken).exists()
     monkeypatch.setattr(dsmod, "_label_and_write", real)
     report = build_dataset(SETTINGS, broken, MPI.COMM_SELF)
     assert (report.resumed, report.labelled) == (3, 5)
@@ -79,16 +80,16 @@ def test_interrupted_build_resumes_to_the_same_file(tmp_path, monkeypatch):
 
 
 def test_floppy_samples_are_kept_without_labels_and_left_out(tmp_path, monkeypatch):
-    import hpcnet.elastic
+    import hpcnet.mechanics.elastic
 
-    real = hpcnet.elastic.poisson_ratio
+    real = hpcnet.mechanics.elastic.poisson_ratio
 
     def floppy_for_sample_2(net, comm=None):
         if net.seed == sample_network(SETTINGS, 2)[0].seed:
             raise FloppyNetworkError(1)
         return real(net, comm)
 
-    monkeypatch.setattr(hpcnet.elastic, "poisson_ratio", floppy_for_sample_2)
+    monkeypatch.setattr(hpcnet.mechanics.elastic, "poisson_ratio", floppy_for_sample_2)
     report = build_dataset(SETTINGS, tmp_path / "ds.h5", MPI.COMM_SELF)
     assert (report.labelled, report.floppy) == (7, 1)
     with LearnDataset(tmp_path / "ds.h5") as ds:
@@ -153,9 +154,9 @@ def test_dataset_from_annealing_outputs(tmp_path):
     for path in files:
         with h5py.File(path, "r") as fh:
             for row in range(len(fh["tasks/status"])):
-                net = h5layout.read_network(fh, row)
+                net = layout.read_network(fh, row)
                 for mask in ("best", "initial"):
-                    expected.append(net.pruned(h5layout.read_mask(fh, mask, row)))
+                    expected.append(net.pruned(layout.read_mask(fh, mask, row)))
     with LearnDataset(out) as ds:
         assert ds.settings.kind == "tri" and ds.settings.count == 6
         for i, net in enumerate(expected):

@@ -19,8 +19,8 @@ from hpcnet.learn.dataset import DatasetSettings, LearnDataset, build_dataset
 from hpcnet.learn.models import InputSpec, Surrogate
 from hpcnet.learn.render import RenderSettings
 from hpcnet.learn.train import TrainSettings, load_checkpoint, train
-from tests import ddp_worker, helpers
-from tests.helpers import run_cli
+from tests.support import ddp_worker, helpers
+from tests.support.helpers import run_cli
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import h5py
 import numpy as np
 import pytest
 
-from hpcnet.elastic import poisson_ratio
 from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.generators import generate
-from hpcnet.mechanism import (
+from hpcnet.mechanics.elastic import poisson_ratio
+from hpcnet.mechanics.mechanism import (
     analyse,
     mode_poisson,
     mode_strains,
@@ -19,9 +19,9 @@ from hpcnet.mechanism import (
     truncated_poisson,
     two_mode_estimate,
 )
-from hpcnet.modes import all_modes, lowest_modes
-from hpcnet.stiffness import rigid_modes, stiffness_matrix
-from tests.helpers import run_cli
+from hpcnet.mechanics.modes import all_modes, lowest_modes
+from hpcnet.mechanics.stiffness import rigid_modes, stiffness_matrix
+from tests.support.helpers import run_cli
 
 NETWORKS = [("tri", {"distortion": 0.3}), ("tri", {"distortion": 0.8}), ("delaunay", {})]
 

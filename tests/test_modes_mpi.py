@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 
 from hpcnet.generators import generate
-from hpcnet.modes import lowest_modes
-from tests.helpers import mpirun
+from hpcnet.mechanics.modes import lowest_modes
+from tests.support.helpers import mpirun
 
 pytestmark = pytest.mark.mpi
 
 
 def test_modes_on_two_ranks():
-    proc = mpirun(2, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/mpi/test_modes_mpi.py")
+    proc = mpirun(2, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                  "tests/mpi/test_modes_ranks.py")
     assert proc.stdout.count("4 passed") == 2  # on both ranks
 
 

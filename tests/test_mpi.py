@@ -4,14 +4,14 @@ import json
 
 import pytest
 
-from tests.helpers import mpirun, run_cli
+from tests.support.helpers import mpirun, run_cli
 
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("ranks", [2, 3])
 def test_elastic_module_under_mpirun(ranks):
     proc = mpirun(ranks, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                  "tests/mpi/test_elastic_mpi.py")
+                  "tests/mpi/test_elastic_ranks.py")
     assert proc.stdout.count("passed") == ranks  # every rank ran and passed
 
 
@@ -30,5 +30,5 @@ def test_cli_poisson_under_mpirun(tmp_path):
 @pytest.mark.mpi
 def test_shared_counter_under_mpirun():
     proc = mpirun(3, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                  "tests/mpi/test_counter_mpi.py")
+                  "tests/mpi/test_counter_ranks.py")
     assert proc.stdout.count("1 passed") == 3

@@ -8,20 +8,20 @@ import h5py
 import numpy as np
 import pytest
 
-from hpcnet import h5layout
-from hpcnet.ensemble import EnsembleSettings
+from hpcnet.analysis.report import CRITERIA, FIGURES
+from hpcnet.analysis.survey import COLUMNS, write_csv
+from hpcnet.analysis.timing import write_timing
+from hpcnet.ensemble import layout
+from hpcnet.ensemble.runner import EnsembleSettings
 from hpcnet.generators import KINDS, generate
-from hpcnet.report import CRITERIA, FIGURES
-from hpcnet.survey import COLUMNS, write_csv
-from hpcnet.timing import write_timing
-from tests.helpers import run_cli
+from tests.support.helpers import run_cli
 
 #: (kind, size, seed, target, status, nu_x_final, nu_y_final, sigma2_initial, sigma2_final)
 TASKS = [
-    ("tri", 4, 0, -0.9, h5layout.DONE, -0.93, -0.91, 1.0, 0.2),
-    ("tri", 4, 0, 0.9, h5layout.DONE, 0.87, 0.89, 1.0, 0.5),
-    ("delaunay", 4, 0, -0.9, h5layout.DONE, -0.72, -0.68, 2.0, 2.2),
-    ("delaunay", 4, 0, 0.9, h5layout.FAILED, np.nan, np.nan, np.nan, np.nan),
+    ("tri", 4, 0, -0.9, layout.DONE, -0.93, -0.91, 1.0, 0.2),
+    ("tri", 4, 0, 0.9, layout.DONE, 0.87, 0.89, 1.0, 0.5),
+    ("delaunay", 4, 0, -0.9, layout.DONE, -0.72, -0.68, 2.0, 2.2),
+    ("delaunay", 4, 0, 0.9, layout.FAILED, np.nan, np.nan, np.nan, np.nan),
 ]
 
 
@@ -32,23 +32,23 @@ def craft_ensemble(path) -> None:
                                 targets=[-0.9, 0.9])
     attrs = {"settings": settings.to_json(), "kinds": list(KINDS), "complete": True}
     with h5py.File(path, "w") as fh:
-        h5layout.create(fh, len(TASKS), net.n_nodes, net.n_bonds, 3, attrs)
+        layout.create(fh, len(TASKS), net.n_nodes, net.n_bonds, 3, attrs)
         for row, (kind, size, seed, target, status, nu_x, nu_y, s2i, s2f) in enumerate(TASKS):
             t = fh["tasks"]
             t["kind"][row], t["size"][row], t["seed"][row] = KINDS.index(kind), size, seed
             t["target"][row], t["status"][row] = target, status
-            if status != h5layout.DONE:
+            if status != layout.DONE:
                 t["message"][row] = b"crossing bonds"
                 continue
             mask = np.ones(net.n_bonds, np.uint8)
-            h5layout.write_row(fh, row, {
+            layout.write_row(fh, row, {
                 "nu_x_final": nu_x, "nu_y_final": nu_y, "nu_final": (nu_x + nu_y) / 2,
                 "sigma2_initial": s2i, "sigma2_final": s2f, "removed_fraction": 0.25,
                 "n_nodes": net.n_nodes, "n_bonds": net.n_bonds, "n_steps": 3,
                 "positions": net.positions, "bonds": net.bonds,
-                "boundary": h5layout.boundary_flags(net.boundary, net.n_nodes),
-                **{f"mask_{m}": mask for m in h5layout.MASKS},
-                **{f"traj_{name}": np.zeros(3) for name in h5layout.TRAJECTORY}})
+                "boundary": layout.boundary_flags(net.boundary, net.n_nodes),
+                **{f"mask_{m}": mask for m in layout.MASKS},
+                **{f"traj_{name}": np.zeros(3) for name in layout.TRAJECTORY}})
 
 
 def craft_survey(path) -> None:

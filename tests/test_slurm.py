@@ -1,7 +1,7 @@
 """The Slurm job templates in jobs/ on a real one-node Slurm cluster started by the tests.
 
 Needs root and Debian's slurmctld, slurmd and slurm-client (`make system-deps`); see
-tests/slurm_cluster.py. Jobs run this checkout's code (PYTHONPATH) with the Python running
+tests/support/slurm_cluster.py. Jobs run this checkout's code (PYTHONPATH) with the Python running
 the tests (HPCNET_PYTHON), in the test's temporary folder (--chdir).
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import h5py
 import pytest
 
-from tests.helpers import REPO, run_cli
-from tests.slurm_cluster import SlurmCluster
+from tests.support.helpers import REPO, run_cli
+from tests.support.slurm_cluster import SlurmCluster
 
 JOBS = REPO / "jobs"
 PYTHON = sys.executable

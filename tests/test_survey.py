@@ -1,4 +1,4 @@
-"""The mode mechanism across an ensemble (hpcnet.survey) on the tiny real ensemble."""
+"""The mode mechanism across an ensemble (hpcnet.analysis.survey) on the tiny real ensemble."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from petsc4py import PETSc
 
-from hpcnet.bonds import bond_statistics
-from hpcnet.elastic import ElasticSolver
+from hpcnet.analysis.survey import COLUMNS, linear_fit, network_row, read_csv, survey, write_csv
+from hpcnet.ensemble.results import EnsembleResults
 from hpcnet.errors import HpcnetError
-from hpcnet.mechanism import analyse, modes_for_fraction
-from hpcnet.results import EnsembleResults
-from hpcnet.survey import COLUMNS, linear_fit, network_row, read_csv, survey, write_csv
+from hpcnet.mechanics.bond_statistics import bond_statistics
+from hpcnet.mechanics.elastic import ElasticSolver
+from hpcnet.mechanics.mechanism import analyse, modes_for_fraction
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,16 @@
 import numpy as np
 import pytest
 
+from hpcnet.ensemble.journal import HEADER, JournalWriter, read_journal
+from hpcnet.ensemble.tasks import (
+    Task,
+    largest_first,
+    parse_floats,
+    parse_ints,
+    parse_kinds,
+    task_table,
+)
 from hpcnet.errors import HpcnetError
-from hpcnet.journal import HEADER, JournalWriter, read_journal
-from hpcnet.tasks import Task, largest_first, parse_floats, parse_ints, parse_kinds, task_table
 
 
 def test_parse_ranges_and_lists():

@@ -17,8 +17,8 @@ import click  # noqa: E402
 
 from hpcnet import __version__  # noqa: E402
 from hpcnet.errors import HpcnetError  # noqa: E402
-from hpcnet.log import setup_logging  # noqa: E402
-from hpcnet.petsc_env import init, split_petsc_options  # noqa: E402
+from hpcnet.tools.log import setup_logging  # noqa: E402
+from hpcnet.tools.petsc_env import init, split_petsc_options  # noqa: E402
 
 
 class HpcnetGroup(click.Group):

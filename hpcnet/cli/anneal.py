@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from hpcnet.anneal import AnnealSettings
+from hpcnet.anneal.chain import AnnealSettings
 
 #: AnnealSettings fields that are no option here: the target is per task, and the
 #: ensemble checkpoints by time (--checkpoint-seconds).
@@ -128,15 +128,15 @@ def command(ctx, kinds, sizes, seeds, targets, direction, base_seed, distortion,
     point with exit status 75 and a resumable file.
     """
     from hpcnet.cli.common import mpi_world
-    from hpcnet.ensemble import (
+    from hpcnet.ensemble.runner import (
         EXIT_INTERRUPTED,
         EnsembleSettings,
         run_ensemble,
         stored_settings,
     )
+    from hpcnet.ensemble.tasks import parse_floats, parse_ints, parse_kinds
     from hpcnet.errors import HpcnetError
-    from hpcnet.petsc_env import finalize
-    from hpcnet.tasks import parse_floats, parse_ints, parse_kinds
+    from hpcnet.tools.petsc_env import petsc_session
 
     comm = mpi_world()  # first: it decides which h5py to import
     if direction and targets:
@@ -159,11 +159,9 @@ def command(ctx, kinds, sizes, seeds, targets, direction, base_seed, distortion,
             packing_fraction=packing_fraction)
         settings.anneal.validate()
         settings.tasks()  # validates sizes and targets
-    try:
+    with petsc_session(comm):
         outcome = run_ensemble(settings, output, comm, force=force,
                                checkpoint_seconds=checkpoint_seconds)
-    finally:
-        finalize(comm)
     if comm.rank == 0:
         click.echo(f"{output}: {outcome.done} of {outcome.total} tasks done, "
                    f"{outcome.failed} failed")

@@ -37,7 +37,7 @@ def command(network, output, force, as_json):
       /network   the analysed network (same layout as `generate`)
       /points    (M, 2)  p_b; row b belongs to /network/bonds[b]
     """
-    from hpcnet.bonds import bond_statistics
+    from hpcnet.mechanics.bond_statistics import bond_statistics
 
     if output is not None:
         check_output(output, force)
@@ -68,7 +68,7 @@ def command(network, output, force, as_json):
 def _write_h5(path: Path, network: Path, net: Network, stats) -> None:
     from hpcnet import __version__
     from hpcnet.cli.modes import atomic_h5
-    from hpcnet.petsc_env import options_snapshot
+    from hpcnet.tools.petsc_env import options_snapshot
 
     with atomic_h5(path) as fh:
         fh.attrs.update({

@@ -99,15 +99,11 @@ def command(kind, size, count, anneal_files, masks, distortion, seed, images, im
         images=images != "none", image_distortion=images if isinstance(images, tuple) else None,
         render=RenderSettings(size=image_size, line_width=line_width), **anneal,
     )
-    from petsc4py import PETSc  # noqa: F401  (collective start, before independent work)
-
-    from hpcnet.petsc_env import finalize
+    from hpcnet.tools.petsc_env import petsc_session
 
     start = time.perf_counter()
-    try:
+    with petsc_session(comm):
         report = build_dataset(settings, output, comm, force=force)
-    finally:
-        finalize(comm)
     if comm.rank != 0:
         return
     if report.complete_before:

@@ -13,6 +13,7 @@ import numpy as np
 
 from hpcnet.cli.common import check_output, describe, world
 from hpcnet.network import H5_GROUP, Network
+from hpcnet.tools.atomic import atomic_path
 
 log = logging.getLogger("hpcnet")
 
@@ -65,9 +66,9 @@ def command(network, k, full, output, force, as_json):
       /response/{x,y} attrs: nu, captured, two_mode, top2,
                        modes_for_90 (fewest modes holding 90%; -1 if k too small)
     """
-    from hpcnet.elastic import ElasticSolver
-    from hpcnet.mechanism import mechanism
-    from hpcnet.modes import all_modes, lowest_modes
+    from hpcnet.mechanics.elastic import ElasticSolver
+    from hpcnet.mechanics.mechanism import mechanism
+    from hpcnet.mechanics.modes import all_modes, lowest_modes
 
     if full and k is not None:
         raise click.UsageError("--all computes every mode; drop -k")
@@ -115,7 +116,7 @@ def _numbers(values) -> list:
 
 def summary(network: Path, net: Network, modes, mech) -> dict:
     """Everything but the vectors, as JSON-ready values."""
-    from hpcnet.mechanism import modes_for_fraction
+    from hpcnet.mechanics.mechanism import modes_for_fraction
 
     out = {"network": str(network), "kind": net.kind, "size": net.size, "seed": net.seed,
            "nodes": net.n_nodes, "bonds": net.n_bonds, "k": modes.k,
@@ -163,20 +164,15 @@ def atomic_h5(path: Path):
     """An h5py file open for writing under a temporary name, renamed to ``path`` on success."""
     import h5py
 
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with h5py.File(tmp, "w") as fh:
-            yield fh
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as fh:
+        yield fh
 
 
 def write_h5(path: Path, network: Path, net: Network, modes, mech, u: dict) -> None:
     """Write the layout documented in ``hpcnet modes --help`` (serial; rank 0)."""
     from hpcnet import __version__
-    from hpcnet.mechanism import modes_for_fraction
-    from hpcnet.petsc_env import options_snapshot
+    from hpcnet.mechanics.mechanism import modes_for_fraction
+    from hpcnet.tools.petsc_env import options_snapshot
 
     with atomic_h5(path) as fh:
         fh.attrs.update({

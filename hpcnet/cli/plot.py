@@ -78,8 +78,8 @@ def command(ctx, dpi) -> None:
 @_output("networks")
 def networks(ensemble, size, seed, kinds, output):
     """Figure 1b-d, 2: one network per kind tuned down, as generated, tuned up."""
+    from hpcnet.ensemble.results import EnsembleResults
     from hpcnet.figures.networks import tuning_panels
-    from hpcnet.results import EnsembleResults
 
     with EnsembleResults(ensemble) as results:
         _save(tuning_panels(results, size, seed, _kinds(kinds)), output)
@@ -92,8 +92,8 @@ def networks(ensemble, size, seed, kinds, output):
 @_output("trajectory")
 def trajectory(ensemble, size, seed, kinds, output):
     """Figure 1f-h: ν against annealing step, both directions from one network per kind."""
+    from hpcnet.ensemble.results import EnsembleResults
     from hpcnet.figures.trajectory import tuning_curves
-    from hpcnet.results import EnsembleResults
 
     with EnsembleResults(ensemble) as results:
         _save(tuning_curves(results, size, seed, _kinds(kinds)), output)
@@ -106,8 +106,8 @@ def trajectory(ensemble, size, seed, kinds, output):
 @_output("bond_scatter")
 def bonds(ensemble, kind, size, seed, output):
     """Figure 1i: each bond's elongation under x- against y-stretching (solves the network)."""
+    from hpcnet.ensemble.results import EnsembleResults
     from hpcnet.figures.bonds import bond_scatter
-    from hpcnet.results import EnsembleResults
 
     with EnsembleResults(ensemble) as results:
         _save(bond_scatter(results, kind, size, seed), output)
@@ -118,8 +118,8 @@ def bonds(ensemble, kind, size, seed, output):
 @_output("sigma_collapse")
 def sigma(ensemble, output):
     """Figure 1j: σ² of the bond points against ν, every finished chain (stored values)."""
+    from hpcnet.ensemble.results import EnsembleResults
     from hpcnet.figures.bonds import sigma_collapse
-    from hpcnet.results import EnsembleResults
 
     with EnsembleResults(ensemble) as results:
         _save(sigma_collapse(results), output)
@@ -130,8 +130,8 @@ def sigma(ensemble, output):
 @_output("reach")
 def reach(ensemble, output):
     """Supplementary Figures 2-3: final ν per target against size L, per kind."""
+    from hpcnet.ensemble.results import EnsembleResults
     from hpcnet.figures.reach import reach_vs_size
-    from hpcnet.results import EnsembleResults
 
     with EnsembleResults(ensemble) as results:
         _save(reach_vs_size(results), output)
@@ -161,8 +161,8 @@ def modes(source, kind, size, seed, target, mask, k, output):
 
 def _network(source: Path, kind, size, seed, target, mask):
     """A network file as is, or one chain's network from an ensemble file."""
+    from hpcnet.ensemble.results import EnsembleResults, is_ensemble_file
     from hpcnet.network import Network
-    from hpcnet.results import EnsembleResults, is_ensemble_file
 
     if not is_ensemble_file(source):
         return Network.load(source)
@@ -187,7 +187,7 @@ def _network(source: Path, kind, size, seed, target, mask):
 @_output("mechanism")
 def mechanism(ensemble, limit, csv_path, output):
     """Figure 4d: the two-mode estimate ν̄' against ν, initial and final networks of ENSEMBLE."""
-    from hpcnet.results import EnsembleResults
+    from hpcnet.ensemble.results import EnsembleResults
 
     with EnsembleResults(ensemble) as results:
         _save_mechanism(results, limit, csv_path or output.with_suffix(".csv"), output)
@@ -195,9 +195,9 @@ def mechanism(ensemble, limit, csv_path, output):
 
 def _save_mechanism(results, limit, csv_path: Path, output: Path) -> None:
     """The mode survey of an open ensemble as CSV, and Fig. 4d from it."""
+    from hpcnet.analysis.survey import write_csv
     from hpcnet.cli.report import survey_with_progress
     from hpcnet.figures.mechanism import two_mode_scatter
-    from hpcnet.survey import write_csv
 
     rows = survey_with_progress(results, limit)
     write_csv(rows, csv_path)
@@ -210,8 +210,8 @@ def _save_mechanism(results, limit, csv_path: Path, output: Path) -> None:
 @_output("training")
 def training(runs, output):
     """Figure 5b: validation RMSE and R² against epoch of one or more training RUNS."""
+    from hpcnet.analysis.training_runs import load_run
     from hpcnet.figures.learning import training_curves
-    from hpcnet.runs import load_run
 
     _save(training_curves([load_run(run) for run in runs]), output)
 
@@ -221,8 +221,8 @@ def training(runs, output):
 @_output("parity")
 def parity(run, output):
     """Figure 5c: predicted against true ν on the test split of a finished RUN."""
+    from hpcnet.analysis.training_runs import load_run
     from hpcnet.figures.learning import parity as parity_figure
-    from hpcnet.runs import load_run
 
     _save(parity_figure(load_run(run)), output)
 
@@ -232,8 +232,8 @@ def parity(run, output):
 @_output("timing")
 def timing(timing, output):
     """Figure 5d: time per network of the PETSc solve and the CNNs against N."""
+    from hpcnet.analysis.timing import load_timing
     from hpcnet.figures.timing import timing_figure
-    from hpcnet.timing import load_timing
 
     _save(timing_figure(load_timing(timing)), output)
 
@@ -251,6 +251,9 @@ def timing(timing, output):
               default=Path("figures"), help="Directory of the figures (NAME.png, NAME.pdf).")
 def plot_all(ensemble, runs, timing_path, limit, out_dir):
     """Every figure whose inputs are given, into --out-dir (plus the survey's mechanism.csv)."""
+    from hpcnet.analysis.timing import load_timing
+    from hpcnet.analysis.training_runs import load_run
+    from hpcnet.ensemble.results import EnsembleResults
     from hpcnet.figures import bonds as bond_figures
     from hpcnet.figures.learning import parity as parity_figure
     from hpcnet.figures.learning import training_curves
@@ -259,9 +262,6 @@ def plot_all(ensemble, runs, timing_path, limit, out_dir):
     from hpcnet.figures.reach import reach_vs_size
     from hpcnet.figures.timing import timing_figure
     from hpcnet.figures.trajectory import tuning_curves
-    from hpcnet.results import EnsembleResults
-    from hpcnet.runs import load_run
-    from hpcnet.timing import load_timing
 
     if ensemble is None and not runs and timing_path is None:
         raise click.UsageError("give at least one of --ensemble, --run, --timing")

@@ -21,7 +21,7 @@ def command(network, as_json):
     solve); rank 0 prints. PETSc options reach the solver under the prefix
     -elastic_ (e.g. -elastic_ksp_type cg -elastic_pc_type gamg).
     """
-    from hpcnet.elastic import poisson_ratio
+    from hpcnet.mechanics.elastic import poisson_ratio
 
     net = Network.load(network)
     comm = world()

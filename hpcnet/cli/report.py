@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from hpcnet.errors import HpcnetError
+from hpcnet.tools.atomic import write_text
 
 
 @click.command("report")
@@ -34,10 +35,10 @@ def command(ensemble, runs, timing, survey, limit, figures, title, output):
     training and prediction speed) beside the value this run measured and a
     verdict, then the tuning table per kind × size × target and the figures.
     """
-    from hpcnet import report
-    from hpcnet.results import EnsembleResults
-    from hpcnet.runs import load_run
-    from hpcnet.survey import read_csv
+    from hpcnet.analysis import report
+    from hpcnet.analysis.survey import read_csv
+    from hpcnet.analysis.training_runs import load_run
+    from hpcnet.ensemble.results import EnsembleResults
 
     with EnsembleResults(ensemble) as results:
         tasks, settings = results.tasks, results.settings
@@ -48,7 +49,7 @@ def command(ensemble, runs, timing, survey, limit, figures, title, output):
     loaded = [load_run(run) for run in runs]
     timings = None
     if timing is not None:
-        from hpcnet.timing import load_timing
+        from hpcnet.analysis.timing import load_timing
 
         timings = load_timing(timing)
     shown = {}
@@ -60,16 +61,13 @@ def command(ensemble, runs, timing, survey, limit, figures, title, output):
             if png.is_file():
                 shown[stem] = Path(os.path.relpath(png, output.resolve().parent))
     text = report.render(settings, tasks, rows, loaded, timings, shown, title)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".part")
-    tmp.write_text(text)
-    tmp.replace(output)
+    write_text(output, text)
     click.echo(f"wrote {output}")
 
 
 def survey_with_progress(results, limit: int | None) -> list[dict]:
     """The mode survey of ``results`` with a progress bar on stderr."""
-    from hpcnet.survey import survey
+    from hpcnet.analysis.survey import survey
 
     with click.progressbar(length=1, label="mode survey", file=click.get_text_stream("stderr"),
                            show_pos=True) as bar:

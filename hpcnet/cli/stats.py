@@ -23,7 +23,7 @@ def command(ensemble, csv_path, sigma_csv, tolerance):
     extremes of the final ν and of |ν_x − ν_y|; the fraction of chains within
     --tolerance of the target; removed fraction of bonds; Δz; mean wall time.
     """
-    from hpcnet.stats import load_tasks, sigma_points, summarize, write_csv
+    from hpcnet.ensemble.stats import load_tasks, sigma_points, summarize, write_csv
 
     settings, columns = load_tasks(ensemble)
     rows = summarize(columns, tolerance)

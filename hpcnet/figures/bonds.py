@@ -2,7 +2,8 @@
 
 :func:`bond_scatter` (Fig. 1i) solves the x- and y-load responses of one network
 of the ensemble file (original, tuned up, tuned down) and plots every bond's
-normalised elongations (:mod:`hpcnet.bonds`, DESIGN.md §1). :func:`sigma_collapse`
+normalised elongations (:mod:`hpcnet.mechanics.bond_statistics`, DESIGN.md §1).
+:func:`sigma_collapse`
 (Fig. 1j) needs no solves: it reads the ``sigma2_initial``/``sigma2_final`` and
 ``nu_*`` columns that ``hpcnet anneal`` stored for every chain.
 """
@@ -13,10 +14,10 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from hpcnet.bonds import BondStatistics, bond_statistics
+from hpcnet.ensemble.results import EnsembleResults
 from hpcnet.errors import HpcnetError
 from hpcnet.figures import selection, style
-from hpcnet.results import EnsembleResults
+from hpcnet.mechanics.bond_statistics import BondStatistics, bond_statistics
 
 #: Sizes (inches) of the three stacked scatter panels and of the collapse plot.
 SCATTER_SIZE = (3.6, 9.0)

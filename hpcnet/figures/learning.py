@@ -1,7 +1,7 @@
 """Paper Fig. 5b-c: training curves of the CNN surrogates and the test-split parity plot.
 
 Both read training run directories (``hpcnet train`` output, through
-:func:`hpcnet.runs.load_run`): Fig. 5b the per-epoch metrics (metrics.json) and
+:func:`hpcnet.analysis.training_runs.load_run`): Fig. 5b the per-epoch metrics (metrics.json) and
 training times (test.json, else the sum of the epochs' seconds), Fig. 5c the
 best model's test predictions (test_predictions.csv) and its test RMSE and R²
 (test.json).
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
+from hpcnet.analysis.training_runs import TrainingRun, require_predictions
 from hpcnet.errors import HpcnetError
 from hpcnet.figures.style import new_figure
-from hpcnet.runs import TrainingRun, require_predictions
 
 #: Figure sizes in inches.
 TRAINING_SIZE = (8.0, 3.4)

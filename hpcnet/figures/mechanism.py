@@ -1,8 +1,8 @@
 """Paper Fig. 4d: the two-mode estimate ν̄' against ν across an ensemble.
 
-Drawn from the rows of :func:`hpcnet.survey.survey` (or
-:func:`hpcnet.survey.read_csv`): one point per network state, coloured by kind,
-with the least-squares line of :func:`hpcnet.survey.linear_fit` and the
+Drawn from the rows of :func:`hpcnet.analysis.survey.survey` (or
+:func:`hpcnet.analysis.survey.read_csv`): one point per network state, coloured by kind,
+with the least-squares line of :func:`hpcnet.analysis.survey.linear_fit` and the
 identity line for reference.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from hpcnet.analysis.survey import linear_fit
 from hpcnet.errors import HpcnetError
 from hpcnet.figures import style
-from hpcnet.survey import linear_fit
 
 #: Figure size in inches.
 FIGSIZE = (5.5, 5.5)

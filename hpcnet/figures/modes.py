@@ -1,11 +1,11 @@
 """Paper Fig. 4a-c: the two modes that make ν, and the weights of all modes, for one network.
 
 Drawn from a :class:`~hpcnet.network.Network` (e.g. ``EnsembleResults.network``)
-with its :class:`~hpcnet.modes.Modes` and :class:`~hpcnet.mechanism.Mechanism`.
+with its :class:`~hpcnet.mechanics.modes.Modes` and :class:`~hpcnet.mechanics.mechanism.Mechanism`.
 Weights ``|C_ω|²`` are averaged over the x and y loads as in the paper;
 ω⁺ (ω⁻) is the mode of largest weight with ν' > 0 (ν' < 0), labelled with its
 ν'_x and ν'_y (= 1/ν'_x)
-(:meth:`~hpcnet.mechanism.Mechanism.peaks`). Panels a and b draw that mode's
+(:meth:`~hpcnet.mechanics.mechanism.Mechanism.peaks`). Panels a and b draw that mode's
 displacement as arrows on the network, panel c the weights against ω.
 """
 
@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 
 from hpcnet.errors import HpcnetError
 from hpcnet.figures import style
-from hpcnet.mechanism import Mechanism
-from hpcnet.modes import Modes
+from hpcnet.mechanics.mechanism import Mechanism
+from hpcnet.mechanics.modes import Modes
 from hpcnet.network import Network
 
 #: Figure size in inches (three panels side by side).
@@ -112,13 +112,13 @@ def mode_figure(net: Network, k: int = 20, full: bool | None = None) -> Figure:
 
     ``full``: the whole spectrum (True), the ``k`` lowest modes from SLEPc
     (False), or the whole spectrum up to
-    :data:`~hpcnet.survey.FULL_MAX_NODES` nodes (None). Raises
+    :data:`~hpcnet.analysis.survey.FULL_MAX_NODES` nodes (None). Raises
     :class:`~hpcnet.errors.FloppyNetworkError` for a floppy network.
     """
     from petsc4py import PETSc
 
-    from hpcnet.mechanism import analyse
-    from hpcnet.survey import FULL_MAX_NODES
+    from hpcnet.analysis.survey import FULL_MAX_NODES
+    from hpcnet.mechanics.mechanism import analyse
 
     if full is None:
         full = net.n_nodes <= FULL_MAX_NODES

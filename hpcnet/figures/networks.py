@@ -1,7 +1,7 @@
 """Paper Fig. 1b-d and Fig. 2 d-l: one network of each kind, as generated and tuned both ways.
 
-Drawn from an ensemble file (:class:`~hpcnet.results.EnsembleResults`): for one
-initial network per kind (:meth:`~hpcnet.results.EnsembleResults.tuning_pair`),
+Drawn from an ensemble file (:class:`~hpcnet.ensemble.results.EnsembleResults`): for one
+initial network per kind (:meth:`~hpcnet.ensemble.results.EnsembleResults.tuning_pair`),
 the middle panel is the network under its ``initial`` mask, the left and right
 panels are the chains toward the lowest and highest target under their ``final``
 masks, with the bonds those chains removed drawn faint and dashed. Panel titles
@@ -18,9 +18,9 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
+from hpcnet.ensemble.results import EnsembleResults
 from hpcnet.figures import selection, style
 from hpcnet.network import Network
-from hpcnet.results import EnsembleResults
 
 #: Figure width and height per kind (inches).
 WIDTH, ROW_HEIGHT = 10.0, 3.4

@@ -1,7 +1,7 @@
 """Supplementary Figs. 2-3: how far the chains tune ν, against system size.
 
 Drawn from an ensemble file's per-task columns through
-:func:`hpcnet.stats.summarize` (the numbers ``hpcnet stats`` prints): per kind,
+:func:`hpcnet.ensemble.stats.summarize` (the numbers ``hpcnet stats`` prints): per kind,
 size and target, the mean final ν of the finished chains with its standard
 deviation, and their min..max as a faint band, the targets dashed.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from hpcnet.ensemble.results import EnsembleResults
+from hpcnet.ensemble.stats import summarize
 from hpcnet.figures import selection, style
-from hpcnet.results import EnsembleResults
-from hpcnet.stats import summarize
 
 #: Figure width per kind and height (inches).
 PANEL_WIDTH, HEIGHT = 3.6, 3.4
@@ -22,7 +22,7 @@ TOLERANCE = 0.05
 
 
 def reach_rows(results: EnsembleResults) -> list[dict]:
-    """:func:`hpcnet.stats.summarize` rows of the groups with at least one finished chain."""
+    """:func:`~hpcnet.ensemble.stats.summarize` rows of groups with a finished chain."""
     return [row for row in summarize(results.tasks, TOLERANCE) if row["done"] > 0]
 
 

@@ -8,9 +8,9 @@ or size that the file does not hold fails the same way everywhere: with an
 
 from __future__ import annotations
 
+from hpcnet.ensemble.results import EnsembleResults
 from hpcnet.errors import HpcnetError
 from hpcnet.figures import style
-from hpcnet.results import EnsembleResults
 
 #: The paper's order of the network kinds (Figs. 1 and 2); other kinds follow by name.
 KIND_ORDER = tuple(style.KIND_COLORS)

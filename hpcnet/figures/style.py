@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from matplotlib.figure import Figure
+
+from hpcnet.tools.atomic import atomic_path
 
 #: Formats written by :func:`save`, and the raster resolution.
 FORMATS = ("png", "pdf")
@@ -42,8 +43,6 @@ def save(fig: Figure, stem: Path, formats=FORMATS, dpi: int = DPI) -> list[Path]
     """
     paths = output_paths(stem, formats)
     for path in paths:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part")
-        fig.savefig(tmp, format=path.suffix[1:], dpi=dpi)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=path.suffix[1:], dpi=dpi)
     return paths

@@ -1,7 +1,7 @@
 """Paper Fig. 5d: time per network of a PETSc solve against CNN inference, by network size.
 
 Reads the JSON that ``benchmarks/bench_learn.py --json`` writes (through
-:func:`hpcnet.timing.load_timing`): per lattice size, the solve time and, for
+:func:`hpcnet.analysis.timing.load_timing`): per lattice size, the solve time and, for
 the matrix CNN (fixed-size and native input) and the image CNN, the time of one
 network alone (solid) and per network within a batch (dashed).
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from hpcnet.analysis.timing import largest_ratios, series
 from hpcnet.figures.style import new_figure
-from hpcnet.timing import largest_ratios, series
 
 #: Figure size in inches.
 TIMING_SIZE = (8.0, 4.2)

@@ -1,7 +1,7 @@
 """Paper Fig. 1f-h: ν along two annealing chains that tune one network both ways.
 
-Drawn from an ensemble file (:class:`~hpcnet.results.EnsembleResults`): for one
-initial network per kind (:meth:`~hpcnet.results.EnsembleResults.tuning_pair`),
+Drawn from an ensemble file (:class:`~hpcnet.ensemble.results.EnsembleResults`): for one
+initial network per kind (:meth:`~hpcnet.ensemble.results.EnsembleResults.tuning_pair`),
 ν of the chains toward the lowest and the highest target against the SA step
 (one step per temperature; step 0 is the generated network, ``nu_initial``),
 ν_x and ν_y faint behind, the targets as dashed lines.
@@ -15,8 +15,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from hpcnet.ensemble.results import EnsembleResults
 from hpcnet.figures import selection, style
-from hpcnet.results import EnsembleResults
 
 #: Figure width per kind and height (inches).
 PANEL_WIDTH, HEIGHT = 3.6, 3.2

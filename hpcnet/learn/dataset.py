@@ -46,10 +46,13 @@ from pathlib import Path
 
 import numpy as np
 
-from hpcnet import __version__, h5layout
+from hpcnet import __version__
+from hpcnet.ensemble import layout
 from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.learn.render import RenderSettings, render
 from hpcnet.network import SIDES, Network
+from hpcnet.tools.atomic import part_path
+from hpcnet.tools.mpi import root_decides
 
 log = logging.getLogger("hpcnet")
 
@@ -173,7 +176,7 @@ def annealed_sources(files) -> list[tuple[str, int]]:
     for path in files:
         try:
             with h5py.File(path, "r") as fh:
-                done = np.flatnonzero(fh["tasks/status"][()] == h5layout.DONE)
+                done = np.flatnonzero(fh["tasks/status"][()] == layout.DONE)
         except (OSError, KeyError):
             raise HpcnetError(f"{path}: not an `hpcnet anneal` ensemble file") from None
         sources.extend((str(path), int(row)) for row in done)
@@ -189,15 +192,15 @@ def annealed_network(path, row: int, mask: str) -> tuple[Network, float]:
     with h5py.File(path, "r") as fh:
         if f"masks/{mask}" not in fh:
             raise HpcnetError(f"{path}: no bond mask /masks/{mask} (choose from "
-                              f"{', '.join(h5layout.MASKS)})")
-        net = h5layout.read_network(fh, row)
-        keep = h5layout.read_mask(fh, mask, row)
+                              f"{', '.join(layout.MASKS)})")
+        net = layout.read_network(fh, row)
+        keep = layout.read_mask(fh, mask, row)
     return net.pruned(keep), float(net.params.get("distortion", math.nan))
 
 
 def dense_matrix(net: Network) -> np.ndarray:
     """The dynamical matrix D = K (unit masses) as a dense float32 (2N, 2N) array."""
-    from hpcnet.stiffness import stiffness_matrix
+    from hpcnet.mechanics.stiffness import stiffness_matrix
 
     return stiffness_matrix(net).toarray().astype(np.float32)
 
@@ -215,7 +218,7 @@ def _create_layout(fh, settings: DatasetSettings, n_nodes: int) -> None:
     """Create every dataset and attribute (collective: identical arguments on all ranks)."""
     import h5py
 
-    from hpcnet.petsc_env import options_snapshot
+    from hpcnet.tools.petsc_env import options_snapshot
 
     n, m = settings.count, 3 * n_nodes
     g = fh.create_group(GROUP)
@@ -245,7 +248,7 @@ def _label_and_write(g, settings: DatasetSettings, index: int, n_nodes: int) -> 
     """Build, label and write sample ``index`` (independent I/O); return its status."""
     from petsc4py import PETSc
 
-    from hpcnet.elastic import poisson_ratio
+    from hpcnet.mechanics.elastic import poisson_ratio
 
     net, r = sample_network(settings, index)
     if net.n_nodes != n_nodes:
@@ -291,11 +294,6 @@ class BuildReport:
     complete_before: bool = False
 
 
-def partial_path(path: Path) -> Path:
-    """Where an unfinished dataset lives until it is complete."""
-    return path.with_name(path.name + ".part")
-
-
 def _stored_settings(path: Path) -> str | None:
     import h5py
 
@@ -315,7 +313,7 @@ def _decide(settings: DatasetSettings, path: Path, force: bool) -> tuple[str, st
 
 
 def _decide_or_raise(settings: DatasetSettings, path: Path, force: bool) -> tuple[str, str]:
-    part = partial_path(path)
+    part = part_path(path)
     if force:
         for p in (path, part):
             p.unlink(missing_ok=True)
@@ -352,8 +350,8 @@ def build_dataset(settings: DatasetSettings, path, comm, force: bool = False) ->
     renamed to ``PATH`` when every sample is done.
     """
     path = Path(path)
-    part = partial_path(path)
-    action, message = comm.bcast(_decide(settings, path, force) if comm.rank == 0 else None)
+    part = part_path(path)
+    action, message = root_decides(comm, lambda: _decide(settings, path, force))
     if action == "error":
         raise HpcnetError(message)
     report = BuildReport(path)
@@ -413,7 +411,7 @@ class LearnDataset:
 
         self.path = Path(path)
         if not self.path.is_file():
-            hint = " (its build is unfinished)" if partial_path(self.path).exists() else ""
+            hint = " (its build is unfinished)" if part_path(self.path).exists() else ""
             raise HpcnetError(f"{self.path}: no such dataset{hint}")
         try:
             self._fh = h5py.File(self.path, "r")

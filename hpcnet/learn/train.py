@@ -28,7 +28,6 @@ import csv
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -44,6 +43,7 @@ from hpcnet.errors import HpcnetError
 from hpcnet.learn import distributed as du
 from hpcnet.learn.dataset import LearnDataset
 from hpcnet.learn.models import InputSpec, Surrogate, input_spec
+from hpcnet.tools.atomic import atomic_open, atomic_path, write_text
 
 log = logging.getLogger("hpcnet")
 
@@ -191,26 +191,17 @@ def _concat(tensors: list[torch.Tensor], dtype) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- files
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _atomic_torch_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".part")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _write_metrics(run_dir: Path, history: list[dict]) -> None:
-    _atomic_write_text(run_dir / "metrics.json", json.dumps(history, indent=1))
-    tmp = run_dir / "metrics.csv.part"
-    with open(tmp, "w", newline="") as fh:
+    write_text(run_dir / "metrics.json", json.dumps(history, indent=1))
+    with atomic_open(run_dir / "metrics.csv", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(history[0]))
         writer.writeheader()
         writer.writerows(history)
-    os.replace(tmp, run_dir / "metrics.csv")
 
 
 def load_checkpoint(path: Path, device="cpu") -> dict:
@@ -384,10 +375,10 @@ def _write_launch_files(run_dir, settings, spec, ds_settings, split, env) -> Non
             "dataset_settings": ds_settings.as_dict(),
             "launch": {"world_size": env.world_size, "device": str(env.device),
                        "hpcnet": __version__, "torch": torch.__version__}}
-    _atomic_write_text(run_dir / "settings.json", json.dumps(info, indent=1))
+    write_text(run_dir / "settings.json", json.dumps(info, indent=1))
     split_info = {"seed": settings.split_seed, "fractions": SPLIT_FRACTIONS,
                   **{k: v.tolist() for k, v in split.items()}}
-    _atomic_write_text(run_dir / "split.json", json.dumps(split_info))
+    write_text(run_dir / "split.json", json.dumps(split_info))
 
 
 def _save_epoch(run_dir, settings, spec, ds_settings, core, optimizer, scheduler, scaler,
@@ -424,8 +415,8 @@ def _test(run_dir, settings, spec, split, labels, distortion, state, env, amp_dt
         lines = ["index,distortion,nu,nu_pred"] + [
             f"{i},{float(distortion[i])!r},{float(labels[i])!r},{float(p)!r}"
             for i, p in zip(idx[order], pred[order], strict=True)]
-        _atomic_write_text(run_dir / "test_predictions.csv", "\n".join(lines) + "\n")
-        _atomic_write_text(run_dir / "test.json", json.dumps(result, indent=1))
+        write_text(run_dir / "test_predictions.csv", "\n".join(lines) + "\n")
+        write_text(run_dir / "test.json", json.dumps(result, indent=1))
         log.info("test (best epoch %d): RMSE %.4f, R² %.4f on %d samples; training %.0f s",
                  best["epoch"], metrics["rmse"], metrics["r2"], metrics["n"],
                  state["train_seconds"])

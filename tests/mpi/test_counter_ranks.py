@@ -2,7 +2,7 @@
 
 from mpi4py import MPI
 
-from hpcnet.counter import SharedCounters
+from hpcnet.ensemble.counter import SharedCounters
 
 
 def test_every_index_taken_exactly_once():

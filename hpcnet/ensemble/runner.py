@@ -1,8 +1,8 @@
 """MPI task farm: many annealing chains into one HDF5 file, safe against kills.
 
 Every rank runs the same loop: take the next task from a shared counter
-(:mod:`hpcnet.counter`), generate its network, run its chain on COMM_SELF, and
-append the result to the rank's journal (:mod:`hpcnet.journal`), fsynced. The
+(:mod:`hpcnet.ensemble.counter`), generate its network, run its chain on COMM_SELF, and
+append the result to the rank's journal (:mod:`hpcnet.ensemble.journal`), fsynced. The
 journals are the ground truth; at the end (or on SIGTERM) all ranks merge them
 collectively into ``OUTPUT.part`` with parallel HDF5, and rank 0 renames it to
 OUTPUT. A kill at any moment therefore loses at most the chains in flight
@@ -25,16 +25,19 @@ from pathlib import Path
 import numpy as np
 from mpi4py import MPI
 
-from hpcnet import __version__, h5layout
-from hpcnet.anneal import AnnealSettings, run_chain
-from hpcnet.bonds import bond_statistics
-from hpcnet.counter import SharedCounters
+from hpcnet import __version__
+from hpcnet.anneal.chain import AnnealSettings, run_chain
+from hpcnet.ensemble import layout
+from hpcnet.ensemble.counter import SharedCounters
+from hpcnet.ensemble.journal import JournalWriter, journal_files, scan
+from hpcnet.ensemble.tasks import Task, largest_first, task_table
 from hpcnet.errors import HpcnetError
 from hpcnet.generators import KINDS, generate
-from hpcnet.journal import JournalWriter, journal_files, scan
-from hpcnet.tasks import Task, largest_first, task_table
+from hpcnet.mechanics.bond_statistics import bond_statistics
+from hpcnet.tools.atomic import part_path, write_text
+from hpcnet.tools.mpi import root_decides
 
-log = logging.getLogger("hpcnet.ensemble")
+log = logging.getLogger("hpcnet.ensemble.runner")
 
 NEXT, FINISHED, STOP, RANKS_DONE = range(4)  # shared counter slots
 EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: stopped by a signal, resumable
@@ -144,7 +147,7 @@ def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
 
         with h5py.File(output, "r") as fh:
             messages = fh["tasks/message"][()]
-            failed = np.flatnonzero(fh["tasks/status"][()] == h5layout.FAILED)
+            failed = np.flatnonzero(fh["tasks/status"][()] == layout.FAILED)
             first = (f"{tasks[failed[0]].label()}: {messages[failed[0]].decode()}"
                      if len(failed) else "")
             return Plan(0, [], {}, int(fh.attrs["n_done"]), len(failed), first_failure=first)
@@ -154,9 +157,7 @@ def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
     jdir.mkdir(parents=True, exist_ok=True)
     settings_file = jdir / "settings.json"
     if not settings_file.exists():
-        tmp = jdir / "settings.json.part"
-        tmp.write_text(settings.to_json())
-        os.replace(tmp, settings_file)
+        write_text(settings_file, settings.to_json())
     files = journal_files(jdir)
     attempts = [int(path.name.split("-")[0].removeprefix("attempt")) for path in files]
     finished, checkpoints = scan(files)
@@ -171,9 +172,9 @@ def _done_record(task: Task, net, result) -> dict:
     sigma2 = {state: bond_statistics(net.pruned(getattr(result, f"{state}_mask"))).sigma2
               for state in ("initial", "final")}
     record = {
-        "type": "done", "task": task.index, "status": h5layout.DONE,
+        "type": "done", "task": task.index, "status": layout.DONE,
         "positions": net.positions, "bonds": net.bonds,
-        "boundary": h5layout.boundary_flags(net.boundary, net.n_nodes),
+        "boundary": layout.boundary_flags(net.boundary, net.n_nodes),
         "n_nodes": net.n_nodes, "n_bonds": net.n_bonds,
         "removed_fraction": 1.0 - result.final_mask.sum() / n0,
         "dz": 2.0 * (int(result.final_mask.sum()) - n0) / net.n_nodes,
@@ -187,14 +188,14 @@ def _done_record(task: Task, net, result) -> dict:
         record[f"mask_{state}"] = getattr(result, f"{state}_mask").astype(np.uint8)
         for q in ("nu", "nu_x", "nu_y"):
             record[f"{q}_{state}"] = getattr(result, f"{state}_{q}")
-    for name in h5layout.TRAJECTORY:
+    for name in layout.TRAJECTORY:
         record[f"traj_{name}"] = np.asarray(result.trajectory[name], dtype=np.float64)
     return record
 
 
 def _failed_record(task: Task, message: str) -> dict:
-    return {"type": "failed", "task": task.index, "status": h5layout.FAILED,
-            "message": message[: h5layout.MESSAGE_LEN]}
+    return {"type": "failed", "task": task.index, "status": layout.FAILED,
+            "message": message[: layout.MESSAGE_LEN]}
 
 
 class _StopRequested(Exception):
@@ -269,7 +270,7 @@ def run_ensemble(settings: EnsembleSettings, output: Path, comm, *, force: bool 
 
 
 def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
-    plan = comm.bcast(_plan(settings, output, force) if comm.rank == 0 else None, root=0)
+    plan = root_decides(comm, lambda: _plan(settings, output, force))
     if plan.error:
         raise HpcnetError(plan.error)
     total = len(settings.tasks())
@@ -319,7 +320,7 @@ def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
 
 def _run_task(task, settings, checkpoint, journal, stopping, progress, checkpoint_seconds):
     """Run one chain, journaling checkpoints and the result."""
-    from hpcnet.anneal import ChainState
+    from hpcnet.anneal.chain import ChainState
 
     try:
         net = settings.network(task)
@@ -357,14 +358,14 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     import h5py
     from mpi4py import MPI
 
-    from hpcnet.petsc_env import options_snapshot
+    from hpcnet.tools.petsc_env import options_snapshot
 
     jdir = journal_dir(output)
     tasks = settings.tasks()
     files = journal_files(jdir)
     finished, checkpoints = scan(files[comm.rank:: comm.size])
     partial = set(checkpoints)
-    done_rows = [r for r in finished.values() if int(r["status"]) == h5layout.DONE]
+    done_rows = [r for r in finished.values() if int(r["status"]) == layout.DONE]
     local_max = np.array([max([int(r["n_nodes"]) for r in done_rows], default=1),
                           max([int(r["n_bonds"]) for r in done_rows], default=1),
                           max([int(r["n_steps"]) for r in done_rows], default=1)])
@@ -373,29 +374,29 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     statuses = comm.allgather(({i: int(r["status"]) for i, r in finished.items()}, partial,
                                {i: str(r["message"]) for i, r in finished.items()
                                 if "message" in r}))
-    status = np.full(len(tasks), h5layout.PENDING, np.int8)
+    status = np.full(len(tasks), layout.PENDING, np.int8)
     failures = {}
     for _, part, _ in statuses:
-        status[list(part)] = h5layout.PARTIAL
+        status[list(part)] = layout.PARTIAL
     for fin, _, messages in statuses:
         for index, value in fin.items():
             status[index] = value
         failures.update(messages)
-    done, failed = int(np.sum(status == h5layout.DONE)), int(np.sum(status == h5layout.FAILED))
+    done, failed = int(np.sum(status == layout.DONE)), int(np.sum(status == layout.FAILED))
     complete = done + failed == len(tasks)
     attrs = {
         "hpcnet_version": __version__, "settings": settings.to_json(),
         "petsc_options": options_snapshot(), "kinds": list(KINDS), "complete": complete,
         "n_tasks": len(tasks), "n_done": done, "n_failed": failed,
-        "status_names": {str(k): v for k, v in h5layout.STATUS_NAMES.items()},
+        "status_names": {str(k): v for k, v in layout.STATUS_NAMES.items()},
     }
-    part = Path(str(output) + ".part")
+    part = part_path(output)
     if comm.rank == 0:
         part.unlink(missing_ok=True)
     comm.Barrier()
     kwargs = {"driver": "mpio", "comm": comm} if comm.size > 1 else {}
     with h5py.File(part, "w", **kwargs) as fh:
-        h5layout.create(fh, len(tasks), *map(int, global_max), attrs=attrs)
+        layout.create(fh, len(tasks), *map(int, global_max), attrs=attrs)
         if comm.rank == 0:
             t = fh["tasks"]
             t["kind"][:] = [KINDS.index(task.kind) for task in tasks]
@@ -404,8 +405,8 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
             t["target"][:] = [task.target for task in tasks]
             t["status"][:] = status
         for index, record in finished.items():
-            if int(record["status"]) == h5layout.DONE:
-                h5layout.write_row(fh, index, record)
+            if int(record["status"]) == layout.DONE:
+                layout.write_row(fh, index, record)
             else:
                 fh["tasks/message"][index] = str(record["message"]).encode()
     comm.Barrier()

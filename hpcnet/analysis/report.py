@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from hpcnet import h5layout
-from hpcnet.stats import summarize
-from hpcnet.survey import linear_fit
-from hpcnet.timing import largest_ratios
+from hpcnet.analysis.survey import linear_fit
+from hpcnet.analysis.timing import largest_ratios
+from hpcnet.ensemble import layout
+from hpcnet.ensemble.stats import summarize
 
 #: The paper's numbers (main text and Fig. 5).
 PAPER = {
@@ -127,7 +127,7 @@ def bond_claims(tasks: dict[str, np.ndarray], survey: list[dict]) -> list[Claim]
         claims.append(Claim("auxetic networks put bond points in quadrants I and III",
                             "mostly I+III for ν < 0, II+IV for ν > 0", "; ".join(measured),
                             _verdict(ok)))
-    done = tasks["status"] == h5layout.DONE
+    done = tasks["status"] == layout.DONE
     if done.any():
         ratio = tasks["sigma2_final"][done] / tasks["sigma2_initial"][done]
         claims.append(Claim("tuning concentrates bond elongations (σ² falls)",
@@ -235,7 +235,7 @@ def render(settings: dict, tasks: dict[str, np.ndarray], survey: list[dict], run
              f"Ensemble: kinds {', '.join(settings['kinds'])}; L = "
              f"{', '.join(map(str, settings['sizes']))}; {len(settings['seeds'])} seeds; "
              f"targets {', '.join(f'{t:+g}' for t in settings['targets'])}; "
-             f"{int(np.sum(tasks['status'] == h5layout.DONE))} of {len(tasks['status'])} "
+             f"{int(np.sum(tasks['status'] == layout.DONE))} of {len(tasks['status'])} "
              f"chains done. Convex faces only: {settings['anneal'].get('convex_only')}.", "",
              "## The paper's claims beside this run", "",
              "| claim | paper | this run | holds |", "|---|---|---|---|"]

@@ -21,7 +21,7 @@ as ``Cap_D`` becomes ill-conditioned (accuracy would drift). Beyond
 exact zero modes, accepted states keep a margin of rigidity (RIGID_MARGIN;
 see :class:`IncrementalPoisson`), so that every state passes ElasticSolver.
 
-(The factorisation itself and the rigidity threshold live in :mod:`hpcnet.factor`.)
+(The factorisation itself and the rigidity threshold live in :mod:`hpcnet.anneal.factor`.)
 
 Every number the evaluator returns is a deterministic function of (base mask,
 current mask, proposal): nothing is carried from one accepted move to the
@@ -39,16 +39,16 @@ from collections import OrderedDict
 import numpy as np
 import scipy.linalg as la
 
-from hpcnet.bondsystem import BondSystem
-from hpcnet.errors import SolverError
-from hpcnet.factor import (
+from hpcnet.anneal.bondsystem import BondSystem
+from hpcnet.anneal.factor import (
     FLOPPY,
     RIGID_MARGIN,
     Evaluation,
     factor_rigid,
     rigid_threshold,
 )
-from hpcnet.rigidity import ZERO_TOL
+from hpcnet.errors import SolverError
+from hpcnet.mechanics.rigidity import ZERO_TOL
 
 #: A removal with ``1 − χ_b`` (or an eigenvalue of ``Ŝ``) above ``−FLOPPY_TOL`` creates a zero mode.
 FLOPPY_TOL = 1e-9
@@ -407,7 +407,7 @@ class FullPoisson:
     """The baseline: every evaluation assembles, factorises, checks rigidity and solves.
 
     Same interface as :class:`IncrementalPoisson`. Rigidity is tested on the
-    fresh factor as :class:`~hpcnet.elastic.ElasticSolver` does (SLEPc, the
+    fresh factor as :class:`~hpcnet.mechanics.elastic.ElasticSolver` does (SLEPc, the
     smallest eigenvalue of the pinned matrix), against the same threshold.
     """
 

@@ -1,6 +1,6 @@
 """Poisson's ratio from normal modes: weights, ν', two-mode estimate (DESIGN.md §1, Fig. 4).
 
-Pure numpy on the arrays of :class:`~hpcnet.modes.Modes` and the elastic
+Pure numpy on the arrays of :class:`~hpcnet.mechanics.modes.Modes` and the elastic
 responses, except :func:`analyse`, which computes both for a network.
 
 For a load along ``a`` with response ``u`` (minimum norm, orthogonal to the
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpcnet.modes import Modes
+from hpcnet.mechanics.modes import Modes
+from hpcnet.mechanics.strain import AXES, affine_strain, poisson_of_strain
 from hpcnet.network import Network
-from hpcnet.strain import AXES, affine_strain, poisson_of_strain
 
 
 @dataclass(frozen=True)
@@ -190,13 +190,13 @@ def analyse(net: Network, k: int = 20, comm=None, full: bool = False,
             prefix: str = "modes_") -> tuple[Modes, Mechanism]:
     """Modes of ``net`` and the decomposition of its two load responses.
 
-    ``full`` takes the whole spectrum (:func:`~hpcnet.modes.all_modes`),
+    ``full`` takes the whole spectrum (:func:`~hpcnet.mechanics.modes.all_modes`),
     otherwise the ``k`` lowest modes from SLEPc. Collective on ``comm``
     (default ``COMM_SELF``, one chain's analysis); raises
     :class:`~hpcnet.errors.FloppyNetworkError` for a floppy network.
     """
-    from hpcnet.elastic import ElasticSolver
-    from hpcnet.modes import all_modes, lowest_modes
+    from hpcnet.mechanics.elastic import ElasticSolver
+    from hpcnet.mechanics.modes import all_modes, lowest_modes
 
     with ElasticSolver(net, comm) as solver:
         u_x, u_y = solver.response("x"), solver.response("y")

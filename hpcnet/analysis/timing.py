@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 from hpcnet.errors import HpcnetError
+from hpcnet.tools.atomic import write_text
 
 TIMING_FORMAT = "hpcnet-timing-1"
 #: Keys of ``metadata`` and their types.
@@ -113,11 +113,7 @@ def write_timing(path, metadata: dict, records: list[dict]) -> Path:
     """Validate and write a timing file atomically (temporary name, then rename)."""
     path = Path(path)
     data = validate_timing({"format": TIMING_FORMAT, "metadata": metadata, "records": records})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_text(path, json.dumps(data, indent=1) + "\n")
 
 
 def series(timing: dict, name: str, key: str = "single_s") -> list[float]:

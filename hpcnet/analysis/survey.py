@@ -3,8 +3,8 @@
 For every distinct network state of a finished ensemble (each (kind, size,
 seed)'s initial network once, each task's final network) :func:`survey`
 computes ν from the elastic solver, the decomposition of both load responses
-on the normal modes (:mod:`hpcnet.mechanism`) and the bond statistics
-(:mod:`hpcnet.bonds`), one row each; :func:`linear_fit` fits ν̄' against ν.
+on the normal modes (:mod:`hpcnet.mechanics.mechanism`) and the bond statistics
+(:mod:`hpcnet.mechanics.bond_statistics`), one row each; :func:`linear_fit` fits ν̄' against ν.
 
 Networks are analysed one after the other on ``PETSc.COMM_SELF``. The cost per
 network is one sparse factorisation for the two load responses plus the modes:
@@ -20,17 +20,17 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from hpcnet import h5layout
+from hpcnet.ensemble import layout
+from hpcnet.ensemble.results import EnsembleResults
 from hpcnet.errors import FloppyNetworkError, HpcnetError
-from hpcnet.mechanism import Mechanism, mechanism, modes_for_fraction
+from hpcnet.mechanics.mechanism import Mechanism, mechanism, modes_for_fraction
 from hpcnet.network import Network
-from hpcnet.results import EnsembleResults
+from hpcnet.tools.atomic import atomic_open
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +84,9 @@ def network_row(net: Network, k: int = 20, full: bool | None = None,
     """
     from petsc4py import PETSc
 
-    from hpcnet.bonds import bond_points, statistics
-    from hpcnet.elastic import ElasticSolver
-    from hpcnet.modes import all_modes, lowest_modes
+    from hpcnet.mechanics.bond_statistics import bond_points, statistics
+    from hpcnet.mechanics.elastic import ElasticSolver
+    from hpcnet.mechanics.modes import all_modes, lowest_modes
 
     comm = PETSc.COMM_SELF
     with ElasticSolver(net, comm) as solver:
@@ -125,10 +125,10 @@ def survey(results: EnsembleResults, masks: Sequence[str] = ("initial", "final")
     HpcnetError
         Unknown mask, no finished task, ``k`` or ``limit`` below 1.
     """
-    unknown = [m for m in masks if m not in h5layout.MASKS]
+    unknown = [m for m in masks if m not in layout.MASKS]
     if unknown or not masks:
         raise HpcnetError(f"unknown mask(s) {', '.join(map(repr, unknown)) or '(none given)'}; "
-                          f"choose from {', '.join(h5layout.MASKS)}")
+                          f"choose from {', '.join(layout.MASKS)}")
     if k < 1:
         raise HpcnetError(f"k = {k}: ask for at least 1 mode")
     done = np.flatnonzero(results.done)
@@ -190,15 +190,11 @@ def linear_fit(nu, estimate) -> dict:
 
 def write_csv(rows: list[dict], path) -> Path:
     """Write survey rows to ``path`` (CSV, :data:`COLUMNS`), via a temporary name."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_open(path, newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
-    return path
+    return Path(path)
 
 
 def read_csv(path) -> list[dict]:

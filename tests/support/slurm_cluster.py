@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.helpers import child_env
+from tests.support.helpers import child_env
 
 DAEMONS = ("slurmctld", "slurmd")
 CLIENTS = ("sbatch", "scontrol", "sinfo", "squeue", "scancel", "srun")

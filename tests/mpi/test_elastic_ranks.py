@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from petsc4py import PETSc
 
-from hpcnet.elastic import poisson_ratio
 from hpcnet.errors import FloppyNetworkError
 from hpcnet.generators import generate
+from hpcnet.mechanics.elastic import poisson_ratio
 
 COMM = PETSc.COMM_WORLD
 

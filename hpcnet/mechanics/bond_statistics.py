@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hpcnet.mechanics.stiffness import compatibility_matrix
+from hpcnet.mechanics.strain import affine_strain
 from hpcnet.network import Network
-from hpcnet.stiffness import compatibility_matrix
-from hpcnet.strain import affine_strain
 
 #: Names of the quadrants, counter-clockwise from (+, +).
 QUADRANTS = ("I", "II", "III", "IV")
@@ -97,10 +97,10 @@ def statistics(net: Network, points: np.ndarray) -> BondStatistics:
 def bond_statistics(net: Network, comm=None) -> BondStatistics:
     """Bond statistics of ``net`` from its two load responses.
 
-    Collective on ``comm`` (default ``COMM_SELF``); raises
+    Collective on ``comm`` (mpi4py or PETSc, default ``COMM_SELF``); raises
     :class:`~hpcnet.errors.FloppyNetworkError` for a floppy network.
     """
-    from hpcnet.elastic import ElasticSolver
+    from hpcnet.mechanics.elastic import ElasticSolver
 
     with ElasticSolver(net, comm) as solver:
         u_x, u_y = solver.response("x"), solver.response("y")

@@ -1,6 +1,6 @@
 """Floppiness: zero modes beyond the three rigid-body ones, with SLEPc.
 
-The three pinned DOFs of :func:`~hpcnet.stiffness.pinned_dofs` remove the
+The three pinned DOFs of :func:`~hpcnet.mechanics.stiffness.pinned_dofs` remove the
 rigid-body motions, so every zero eigenvalue of the pinned stiffness matrix
 ``Kp`` is one extra zero mode.
 
@@ -76,7 +76,7 @@ def count_zero_modes(Kp: sp.csr_matrix, comm, prefix: str = "rigidity_") -> int:
     from petsc4py import PETSc
     from slepc4py import SLEPc
 
-    from hpcnet.stiffness import to_petsc
+    from hpcnet.mechanics.stiffness import to_petsc
 
     n = Kp.shape[0]
     scale = float(Kp.diagonal().mean())

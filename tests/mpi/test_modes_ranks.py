@@ -6,8 +6,8 @@ import numpy as np
 from petsc4py import PETSc
 
 from hpcnet.generators import generate
-from hpcnet.mechanism import analyse
-from hpcnet.modes import all_modes, lowest_modes
+from hpcnet.mechanics.mechanism import analyse
+from hpcnet.mechanics.modes import all_modes, lowest_modes
 
 WORLD, SELF = PETSc.COMM_WORLD, PETSc.COMM_SELF
 

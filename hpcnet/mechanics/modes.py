@@ -25,9 +25,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from hpcnet.errors import FloppyNetworkError, HpcnetError, SolverError
+from hpcnet.mechanics.rigidity import ZERO_TOL, count_zero_modes
+from hpcnet.mechanics.stiffness import (
+    dof_range,
+    pinned_dofs,
+    pinned_matrix,
+    rigid_modes,
+    stiffness_matrix,
+)
 from hpcnet.network import Network
-from hpcnet.rigidity import ZERO_TOL, count_zero_modes
-from hpcnet.stiffness import dof_range, pinned_dofs, pinned_matrix, rigid_modes, stiffness_matrix
+from hpcnet.tools.mpi import as_petsc
 
 #: Default shift-and-invert target, relative to the mean diagonal of K. Negative,
 #: so that every eigenvalue lies above it and "closest to the target" means
@@ -75,7 +82,7 @@ class Modes:
 def lowest_modes(net: Network, k: int = 20, comm=None, prefix: str = "modes_") -> Modes:
     """The ``k`` lowest non-rigid normal modes of ``net`` from SLEPc.
 
-    Collective on ``comm`` (default ``COMM_SELF``): K is distributed by rows
+    Collective on ``comm`` (mpi4py or PETSc, default ``COMM_SELF``): K is distributed by rows
     over its ranks; every rank gets all the modes.
 
     Raises
@@ -90,9 +97,9 @@ def lowest_modes(net: Network, k: int = 20, comm=None, prefix: str = "modes_") -
     from petsc4py import PETSc
     from slepc4py import SLEPc
 
-    from hpcnet.stiffness import to_petsc
+    from hpcnet.mechanics.stiffness import to_petsc
 
-    comm = comm or PETSc.COMM_SELF
+    comm = as_petsc(comm)
     n_modes = net.n_dof - 3
     if not 1 <= k <= n_modes:
         raise HpcnetError(f"k = {k}: a network of {net.n_nodes} nodes has {n_modes} non-rigid "
@@ -176,12 +183,11 @@ def all_modes(net: Network, comm=None) -> Modes:
     K is restricted to the orthogonal complement of the rigid modes (a
     complete orthonormal basis Q from a QR factorisation of the rigid modes),
     ``QᵀKQ`` is diagonalised by LAPACK on rank 0 and the result broadcast.
-    Collective on ``comm`` (default ``COMM_SELF``). Memory and time grow as
+    Collective on ``comm`` (mpi4py or PETSc, default ``COMM_SELF``). Memory and time grow as
     (2N)² and (2N)³: about 1 s at N = 1000 nodes.
     """
-    from petsc4py import PETSc
 
-    comm = comm or PETSc.COMM_SELF
+    comm = as_petsc(comm)
     mpi = comm.tompi4py()
     result = None
     if mpi.Get_rank() == 0:

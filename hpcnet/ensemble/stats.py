@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hpcnet import h5layout
-from hpcnet.ensemble import EnsembleSettings, journal_dir, stored_settings
+from hpcnet.ensemble import layout
+from hpcnet.ensemble.journal import journal_files, scan
+from hpcnet.ensemble.runner import EnsembleSettings, journal_dir, stored_settings
 from hpcnet.errors import HpcnetError
-from hpcnet.journal import journal_files, scan
+from hpcnet.tools.atomic import atomic_open
 
 #: Columns of the per-group table, in order.
 FIELDS = ("kind", "size", "target", "tasks", "done", "failed", "missing", "nu_mean", "nu_std",
@@ -29,18 +30,18 @@ def load_tasks(output: Path) -> tuple[EnsembleSettings, dict[str, np.ndarray]]:
         import h5py
 
         with h5py.File(output, "r") as fh:
-            return settings, h5layout.read_tasks(fh)
+            return settings, layout.read_tasks(fh)
     tasks = settings.tasks()
-    columns = {name: np.full(len(tasks), h5layout.fill_value(dtype), dtype=dtype)
-               for name, dtype in h5layout.TASK_COLUMNS.items()}
+    columns = {name: np.full(len(tasks), layout.fill_value(dtype), dtype=dtype)
+               for name, dtype in layout.TASK_COLUMNS.items()}
     columns["kind"] = np.array([t.kind for t in tasks])
     columns["size"][:] = [t.size for t in tasks]
     columns["seed"][:] = [t.seed for t in tasks]
     columns["target"][:] = [t.target for t in tasks]
     finished, checkpoints = scan(journal_files(jdir))
-    columns["status"][list(checkpoints)] = h5layout.PARTIAL
+    columns["status"][list(checkpoints)] = layout.PARTIAL
     for row, record in finished.items():
-        for name in h5layout.TASK_COLUMNS:
+        for name in layout.TASK_COLUMNS:
             if name in record and name != "kind":
                 columns[name][row] = record[name]
     columns["message"] = np.array([m.decode() if isinstance(m, bytes) else str(m)
@@ -54,12 +55,12 @@ def summarize(columns: dict[str, np.ndarray], tolerance: float) -> list[dict]:
     keys = sorted(set(zip(columns["kind"], columns["size"], columns["target"], strict=True)))
     for kind, size, target in keys:
         sel = (columns["kind"] == kind) & (columns["size"] == size) & (columns["target"] == target)
-        done = sel & (columns["status"] == h5layout.DONE)
+        done = sel & (columns["status"] == layout.DONE)
         nu = columns["nu_final"][done]
         aniso = np.abs(columns["nu_x_final"][done] - columns["nu_y_final"][done])
         row = {"kind": str(kind), "size": int(size), "target": float(target),
                "tasks": int(sel.sum()), "done": int(done.sum()),
-               "failed": int(np.sum(sel & (columns["status"] == h5layout.FAILED)))}
+               "failed": int(np.sum(sel & (columns["status"] == layout.FAILED)))}
         row["missing"] = row["tasks"] - row["done"] - row["failed"]
         stats = {}
         if len(nu):
@@ -75,7 +76,7 @@ def summarize(columns: dict[str, np.ndarray], tolerance: float) -> list[dict]:
 
 def sigma_points(columns: dict[str, np.ndarray]) -> list[dict]:
     """Paper Fig. 1j data: (ν, σ²) of every finished chain, initial and final, pooled."""
-    done = columns["status"] == h5layout.DONE
+    done = columns["status"] == layout.DONE
     points = []
     for row in np.flatnonzero(done):
         for state in ("initial", "final"):
@@ -89,10 +90,7 @@ def sigma_points(columns: dict[str, np.ndarray]) -> list[dict]:
 
 def write_csv(path: Path, rows: list[dict]) -> None:
     """Write rows atomically (temp name, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_open(path, newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else list(FIELDS))
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(path)

@@ -62,7 +62,7 @@ def create(fh, n_tasks: int, max_nodes: int, max_bonds: int, max_steps: int,
 
 
 def write_row(fh, row: int, record: dict) -> None:
-    """Write one finished task's record (see :mod:`hpcnet.ensemble`) into row ``row``.
+    """Write one finished task's record (see :mod:`hpcnet.ensemble.runner`) into row ``row``.
 
     Independent I/O: each rank calls it for its own rows only.
     """

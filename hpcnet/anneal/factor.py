@@ -2,7 +2,7 @@
 
 :class:`PinnedFactor` holds a sparse Cholesky factorisation (PETSc on
 ``COMM_SELF``) of the pinned stiffness of one bond mask, assembled on the full
-network's fixed sparsity pattern (:class:`~hpcnet.bondsystem.BondSystem`).
+network's fixed sparsity pattern (:class:`~hpcnet.anneal.bondsystem.BondSystem`).
 Rigidity follows ElasticSolver: the smallest pinned eigenvalue (SLEPc on the
 factor) must exceed ``ZERO_TOL`` times the mean diagonal; states a chain
 accepts keep RIGID_MARGIN times that, so that each of them passes
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpcnet.bondsystem import BondSystem, poisson_from_strains
+from hpcnet.anneal.bondsystem import BondSystem, poisson_from_strains
 from hpcnet.errors import FloppyNetworkError, SolverError
-from hpcnet.rigidity import ZERO_TOL, smallest_eigenvalue
+from hpcnet.mechanics.rigidity import ZERO_TOL, smallest_eigenvalue
 
 #: Accepted states keep their smallest pinned eigenvalue above RIGID_MARGIN × ZERO_TOL × (mean
 #: diagonal): ten times the threshold below which ElasticSolver calls a network floppy.
@@ -130,7 +130,7 @@ def factor_rigid(system: BondSystem, mask: np.ndarray, prefix: str) -> tuple[Pin
     """
     from petsc4py import PETSc
 
-    from hpcnet.rigidity import count_zero_modes
+    from hpcnet.mechanics.rigidity import count_zero_modes
 
     factor, lam = None, 0.0
     try:

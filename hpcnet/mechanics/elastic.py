@@ -9,7 +9,7 @@ Options prefix ``elastic_``: the default is a direct Cholesky factorisation
 (CHOLMOD on one rank, MUMPS on several); ``-elastic_ksp_type cg
 -elastic_pc_type gamg`` and any other PETSc setting override it.
 
-Floppiness is checked on the same factorisation (see :mod:`hpcnet.rigidity`):
+Floppiness is checked on the same factorisation (see :mod:`hpcnet.mechanics.rigidity`):
 a floppy network raises :class:`~hpcnet.errors.FloppyNetworkError` naming its
 number of extra zero modes and never yields a number.
 """
@@ -21,9 +21,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from hpcnet.errors import FloppyNetworkError, SolverError
-from hpcnet.network import Network
-from hpcnet.rigidity import ZERO_TOL, count_zero_modes, smallest_eigenvalue
-from hpcnet.stiffness import (
+from hpcnet.mechanics.rigidity import ZERO_TOL, count_zero_modes, smallest_eigenvalue
+from hpcnet.mechanics.stiffness import (
     dof_range,
     pinned_dofs,
     pinned_matrix,
@@ -32,7 +31,9 @@ from hpcnet.stiffness import (
     stiffness_matrix,
     to_petsc,
 )
-from hpcnet.strain import AXES, affine_strain, poisson_of_strain
+from hpcnet.mechanics.strain import AXES, affine_strain, poisson_of_strain
+from hpcnet.network import Network
+from hpcnet.tools.mpi import as_petsc
 
 #: Largest accepted relative residual ‖K u − f‖/‖f‖ of a solve.
 RESIDUAL_TOL = 1e-8
@@ -69,7 +70,7 @@ class PoissonResult:
 class ElasticSolver:
     """Factorises K of one network once and solves for any number of loads.
 
-    Collective on ``comm`` (default ``COMM_SELF``). Raises
+    Collective on ``comm`` (mpi4py or PETSc, default ``COMM_SELF``). Raises
     :class:`~hpcnet.errors.FloppyNetworkError` for a floppy network.
     Use as a context manager, or call :meth:`destroy`.
     """
@@ -79,7 +80,7 @@ class ElasticSolver:
         from petsc4py import PETSc
 
         self.net = net
-        self.comm = comm or PETSc.COMM_SELF
+        self.comm = as_petsc(comm)
         self.K = stiffness_matrix(net)
         self.R = rigid_modes(net.positions)
         self.pinned = pinned_dofs(net.positions)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hpcnet import h5layout
+from hpcnet.ensemble import layout
 from hpcnet.errors import HpcnetError
 from hpcnet.network import Network
 
@@ -35,7 +35,7 @@ class EnsembleResults:
     ----------
     path : Path
     tasks : dict of str -> array
-        Every per-task column (:data:`hpcnet.h5layout.TASK_COLUMNS`), ``kind`` as names.
+        Every per-task column (:data:`hpcnet.ensemble.layout.TASK_COLUMNS`), ``kind`` as names.
     settings : dict
         The run's resolved settings.
     """
@@ -51,10 +51,10 @@ class EnsembleResults:
         except OSError as exc:
             raise HpcnetError(f"{self.path}: not an HDF5 file ({exc})") from None
         try:
-            if int(self._fh.attrs.get("layout_version", -1)) != h5layout.LAYOUT_VERSION:
+            if int(self._fh.attrs.get("layout_version", -1)) != layout.LAYOUT_VERSION:
                 raise HpcnetError(f"{self.path}: not an hpcnet ensemble file of layout "
-                                  f"version {h5layout.LAYOUT_VERSION}")
-            self.tasks = h5layout.read_tasks(self._fh)
+                                  f"version {layout.LAYOUT_VERSION}")
+            self.tasks = layout.read_tasks(self._fh)
             self.settings = json.loads(self._fh.attrs["settings"])
         except (KeyError, ValueError) as exc:
             self._fh.close()
@@ -75,7 +75,7 @@ class EnsembleResults:
     @property
     def done(self) -> np.ndarray:
         """Boolean per task: finished."""
-        return self.tasks["status"] == h5layout.DONE
+        return self.tasks["status"] == layout.DONE
 
     def values(self, column: str) -> list:
         """Sorted distinct values of ``column`` among the finished tasks."""
@@ -109,21 +109,21 @@ class EnsembleResults:
 
     def network(self, row: int, mask: str = "final") -> Network:
         """Task ``row``'s network: the original with the bonds of ``mask`` kept."""
-        if mask not in h5layout.MASKS:
-            raise HpcnetError(f"unknown mask {mask!r}; choose from {', '.join(h5layout.MASKS)}")
-        original = h5layout.read_network(self._fh, row)
-        return original.pruned(h5layout.read_mask(self._fh, mask, row))
+        if mask not in layout.MASKS:
+            raise HpcnetError(f"unknown mask {mask!r}; choose from {', '.join(layout.MASKS)}")
+        original = layout.read_network(self._fh, row)
+        return original.pruned(layout.read_mask(self._fh, mask, row))
 
     def original(self, row: int) -> Network:
         """Task ``row``'s network as generated, before any pruning."""
-        return h5layout.read_network(self._fh, row)
+        return layout.read_network(self._fh, row)
 
     def mask(self, row: int, mask: str) -> np.ndarray:
         """Bond mask ``mask`` of task ``row`` over the original bonds."""
-        return h5layout.read_mask(self._fh, mask, row)
+        return layout.read_mask(self._fh, mask, row)
 
     def trajectory(self, row: int) -> dict[str, np.ndarray]:
         """Task ``row``'s per-temperature trajectory, trimmed to its length."""
         steps = int(self.tasks["n_steps"][row])
         return {name: self._fh[f"trajectory/{name}"][row, :steps]
-                for name in h5layout.TRAJECTORY}
+                for name in layout.TRAJECTORY}

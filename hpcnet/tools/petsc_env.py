@@ -8,6 +8,7 @@ options on first use.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 _PETSC_OPTION = re.compile(r"^-[A-Za-z][A-Za-z0-9]*_\w+$")
@@ -63,3 +64,18 @@ def finalize(comm) -> None:
 
     comm.Barrier()
     PETSc._finalize()
+
+
+@contextlib.contextmanager
+def petsc_session(comm):
+    """Start PETSc on every rank of ``comm`` together, and finalise it together on exit.
+
+    Collective on ``comm`` (mpi4py). Commands whose ranks then work independently
+    (``anneal``, ``dataset``) wrap their work in this.
+    """
+    from petsc4py import PETSc  # noqa: F401  (the import is PETSc's collective start)
+
+    try:
+        yield
+    finally:
+        finalize(comm)

@@ -4,8 +4,8 @@ DESIGN.md §1: the state is a mask over the original bonds; a proposal toggles
 ``moves`` random bonds; ``E = |ν − ν*| + λ_iso |ν_x − ν_y|``; Metropolis on
 ΔE at temperature T; ``T_{t+1} = α T_t`` from ``T0`` down to ``Tf`` with
 ``Lk`` proposals per temperature. Proposals that break a constraint
-(:mod:`hpcnet.constraints`) or make the network floppy are rejected without
-computing ν. ν of each proposal comes from :class:`~hpcnet.incremental.IncrementalPoisson`
+(:mod:`hpcnet.anneal.constraints`) or make the network floppy are rejected without
+computing ν. ν of each proposal comes from :class:`~hpcnet.anneal.incremental.IncrementalPoisson`
 (low-rank updates of one factorisation) or, for comparison, :class:`FullPoisson`.
 
 ``method="greedy"`` removes, one at a time, the admissible bond whose removal
@@ -26,15 +26,15 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 
 import numpy as np
 
-from hpcnet.bondsystem import BondSystem
-from hpcnet.constraints import Constraints
+from hpcnet.anneal.bondsystem import BondSystem
+from hpcnet.anneal.constraints import Constraints
+from hpcnet.anneal.incremental import Evaluation, FullPoisson, IncrementalPoisson
 from hpcnet.errors import HpcnetError
-from hpcnet.incremental import Evaluation, FullPoisson, IncrementalPoisson
 from hpcnet.network import Network
+from hpcnet.tools.atomic import atomic_open
 
 METHODS = ("sa", "greedy")
 EVALUATORS = ("incremental", "full")
@@ -68,7 +68,7 @@ class AnnealSettings:
     keep_degree : bool
         Keep every node at ≥ 3 bonds.
     convex_only : bool
-        Refuse removals that create a reflex inner corner (see :mod:`hpcnet.constraints`).
+        Refuse removals that create a reflex inner corner (see :mod:`hpcnet.anneal.constraints`).
     evaluator : str
         "incremental" (Woodbury updates of one factorisation) or "full" (re-solve each
         proposal; for benchmarks and checks).
@@ -227,11 +227,8 @@ class ChainState:
 
     def save(self, path) -> None:
         """Write to ``path`` (npz), atomically."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".part")
-        with open(tmp, "wb") as fh:
+        with atomic_open(path, "wb") as fh:
             np.savez(fh, **self.to_dict())
-        tmp.replace(path)
 
     @classmethod
     def load(cls, path) -> ChainState:

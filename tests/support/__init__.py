@@ -1,0 +1,1 @@
+"""Helpers, fixtures and worker scripts that the tests share."""
