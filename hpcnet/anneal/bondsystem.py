@@ -125,9 +125,3 @@ class BondSystem:
         v[self.dofs[bond]] = self.coef[bond]
         return v
 
-
-def poisson_from_strains(E: np.ndarray) -> tuple[float, float, float]:
-    """(ν, ν_x, ν_y) from ``E[c, a]``: strain component c (xx, yy) under load a (x, y)."""
-    nu_x = -E[1, 0] / E[0, 0]
-    nu_y = -E[0, 1] / E[1, 1]
-    return 0.5 * (nu_x + nu_y), float(nu_x), float(nu_y)

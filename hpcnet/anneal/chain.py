@@ -31,7 +31,7 @@ import numpy as np
 
 from hpcnet.anneal.bondsystem import BondSystem
 from hpcnet.anneal.constraints import Constraints
-from hpcnet.anneal.incremental import Evaluation, FullPoisson, IncrementalPoisson
+from hpcnet.anneal.incremental import Evaluation, Evaluator, FullPoisson, IncrementalPoisson
 from hpcnet.errors import HpcnetError
 from hpcnet.network import Network
 from hpcnet.tools.atomic import atomic_open
@@ -148,9 +148,9 @@ def network_fingerprint(net: Network) -> str:
     return digest.hexdigest()
 
 
-def energy(ev: Evaluation, target: float, lambda_iso: float) -> float:
-    """``E = |ν − ν*| + λ_iso |ν_x − ν_y|``."""
-    return abs(ev.nu - target) + lambda_iso * abs(ev.nu_x - ev.nu_y)
+def energy(nu_x, nu_y, target: float, lambda_iso: float):
+    """``E₀ = |ν − ν*| + λ_iso |ν_x − ν_y|`` with ``ν = (ν_x + ν_y)/2``; scalars or arrays."""
+    return np.abs(0.5 * (nu_x + nu_y) - target) + lambda_iso * np.abs(nu_x - nu_y)
 
 
 def metropolis_accept(delta_e: float, temperature: float, rng: np.random.Generator) -> bool:
@@ -291,6 +291,20 @@ class StepInfo:
     n_proposals: int
 
 
+def _evaluator(settings: AnnealSettings, system: BondSystem,
+               state: ChainState | None) -> Evaluator:
+    """The chain's ν evaluator, on the full network or at a checkpoint's state."""
+    if settings.evaluator == "full":
+        mask = np.ones(system.n_bonds, dtype=bool) if state is None else state.mask
+        return FullPoisson(system, mask)
+    if state is None:
+        return IncrementalPoisson(system, np.ones(system.n_bonds, dtype=bool),
+                                  refactor_every=settings.refactor_every)
+    return IncrementalPoisson(system, state.mask, base_mask=state.base_mask,
+                              lambda_bound=state.lambda_bound,
+                              refactor_every=settings.refactor_every)
+
+
 class _Chain:
     """The running state shared by the SA and greedy loops."""
 
@@ -301,10 +315,9 @@ class _Chain:
         self.rng = rng
         self.constraints = Constraints(net, settings.keep_degree, settings.convex_only)
         system = BondSystem(net)
-        evaluator_cls = IncrementalPoisson if settings.evaluator == "incremental" else FullPoisson
+        self.ev = _evaluator(settings, system, state)
         if state is None:
-            mask = np.ones(net.n_bonds, dtype=bool)
-            self.ev = evaluator_cls(system, mask, refactor_every=settings.refactor_every)
+            mask = self.ev.mask.copy()
             cur = self.ev.current
             self.initial = np.array([cur.nu, cur.nu_x, cur.nu_y])
             self.best_mask = mask.copy()
@@ -316,9 +329,6 @@ class _Chain:
             self.status = "running"
         else:
             self._check_resumable(state)
-            self.ev = evaluator_cls(system, state.mask, base_mask=state.base_mask,
-                                    lambda_bound=state.lambda_bound,
-                                    refactor_every=settings.refactor_every)
             rng.bit_generator.state = json.loads(state.rng_state)
             self.initial = state.initial.copy()
             self.best_mask = state.best_mask.copy()
@@ -342,7 +352,7 @@ class _Chain:
                                           for k in changed))
 
     def energy(self, ev: Evaluation) -> float:
-        return energy(ev, self.s.target, self.s.lambda_iso)
+        return float(energy(ev.nu_x, ev.nu_y, self.s.target, self.s.lambda_iso))
 
     def accept(self, toggles: np.ndarray) -> None:
         cur = self.ev.accept(toggles)
@@ -456,8 +466,7 @@ def _run_greedy(chain: _Chain, on_step) -> None:
             candidates = np.array(ok)
             possible, nu_x, nu_y = ev.removal_effects(candidates)
             with np.errstate(invalid="ignore"):
-                energies = np.abs(0.5 * (nu_x + nu_y) - chain.s.target) \
-                    + chain.s.lambda_iso * np.abs(nu_x - nu_y)
+                energies = energy(nu_x, nu_y, chain.s.target, chain.s.lambda_iso)
             energies[~possible | np.isnan(energies)] = np.inf
             for idx in np.argsort(energies, kind="stable"):
                 if not energies[idx] < chain.e_cur:

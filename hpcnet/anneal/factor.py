@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpcnet.anneal.bondsystem import BondSystem, poisson_from_strains
+from hpcnet.anneal.bondsystem import BondSystem
 from hpcnet.errors import FloppyNetworkError, SolverError
 from hpcnet.mechanics.rigidity import ZERO_TOL, smallest_eigenvalue
+from hpcnet.mechanics.strain import poisson_pair
 
 #: Accepted states keep their smallest pinned eigenvalue above RIGID_MARGIN × ZERO_TOL × (mean
 #: diagonal): ten times the threshold below which ElasticSolver calls a network floppy.
@@ -35,7 +36,7 @@ class Evaluation:
 
     @classmethod
     def of_strains(cls, E: np.ndarray) -> Evaluation:
-        nu, nu_x, nu_y = poisson_from_strains(E)
+        nu, nu_x, nu_y = poisson_pair(np.diag(E[:, 0]), np.diag(E[:, 1]))
         return cls(False, float(nu), nu_x, nu_y)
 
 

@@ -35,6 +35,7 @@ factorise, check rigidity on the factor and solve, for every proposal.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Protocol
 
 import numpy as np
 import scipy.linalg as la
@@ -104,6 +105,29 @@ def _removal_ratio(tau: np.ndarray, k: np.ndarray, G: np.ndarray) -> float:
     det_adds = np.linalg.det(np.eye(int(adds.sum())) + CG[np.ix_(adds, adds)]) \
         if adds.any() else 1.0
     return float(det_all / det_adds)
+
+
+
+class Evaluator(Protocol):
+    """What a chain asks of a ν evaluator: :class:`IncrementalPoisson` or :class:`FullPoisson`.
+
+    ``mask`` is the current state and ``current`` its evaluation; ``evaluate``
+    judges a proposal (toggled bond indices) without moving; ``accept`` moves;
+    ``removal_effects`` gives (admissible, ν_x, ν_y) of single removals.
+    """
+
+    mask: np.ndarray
+    current: Evaluation
+    n_refactor: int
+
+    def evaluate(self, toggles: np.ndarray) -> Evaluation: ...
+
+    def accept(self, toggles: np.ndarray) -> Evaluation: ...
+
+    def removal_effects(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                               np.ndarray]: ...
+
+    def destroy(self) -> None: ...
 
 
 class IncrementalPoisson:
@@ -264,13 +288,6 @@ class IncrementalPoisson:
                       return_eigenvectors=False)[0]
         return 1.0 / theta if theta > 0 else 0.0
 
-    def reset(self, mask: np.ndarray, base_mask: np.ndarray | None = None,
-              lambda_bound: float | None = None) -> None:
-        """Jump to ``mask`` with ``base_mask`` (default ``mask``) as the factorised base."""
-        mask = np.array(mask, dtype=bool)
-        base = mask if base_mask is None else np.array(base_mask, dtype=bool)
-        self._rebase(base, mask)
-        self._set_bound(mask, lambda_bound, None)
 
     # ------------------------------------------------------------- proposals
     def _toggle_terms(self, S: np.ndarray):
@@ -411,7 +428,7 @@ class FullPoisson:
     smallest eigenvalue of the pinned matrix), against the same threshold.
     """
 
-    def __init__(self, system: BondSystem, mask: np.ndarray, *, prefix: str = "anneal_", **_):
+    def __init__(self, system: BondSystem, mask: np.ndarray, *, prefix: str = "anneal_"):
         self.system = system
         self.n_refactor = 0
         self.mask = np.array(mask, dtype=bool)
@@ -455,10 +472,6 @@ class FullPoisson:
         return (np.array([not e.floppy for e in out], dtype=bool),
                 np.array([e.nu_x for e in out]), np.array([e.nu_y for e in out]))
 
-    def reset(self, mask: np.ndarray, base_mask: np.ndarray | None = None,
-              lambda_bound: float | None = None) -> None:
-        self.mask = self.base_mask = np.array(mask, dtype=bool)
-        self.current = self._solve(self.mask)
 
     def destroy(self) -> None:
         self._factor.destroy()

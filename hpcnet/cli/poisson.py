@@ -22,6 +22,7 @@ def command(network, as_json):
     -elastic_ (e.g. -elastic_ksp_type cg -elastic_pc_type gamg).
     """
     from hpcnet.mechanics.elastic import poisson_ratio
+    from hpcnet.mechanics.strain import MATERIAL_FLOOR
 
     net = Network.load(network)
     comm = world()
@@ -39,3 +40,9 @@ def command(network, as_json):
     click.echo(f"  nu_x = {result.nu_x:+.10f}   x-load: eps_xx = {exx:.6e}, eps_yy = {eyy:.6e}")
     click.echo(f"  nu_y = {result.nu_y:+.10f}   y-load: eps_xx = {fxx:.6e}, eps_yy = {fyy:.6e}")
     click.echo(f"  nu   = {result.nu:+.10f}")
+    click.echo(f"  affine fraction a_x = {result.affine_x:.4f}, a_y = {result.affine_y:.4f}, "
+               f"a_min = {result.a_min:.4f}"
+               + ("" if result.a_min >= MATERIAL_FLOOR else
+                  f"  (below {MATERIAL_FLOOR}: a near-mechanism, not a material response)"))
+    click.echo(f"  boundary nu = {result.nu_boundary:+.6f} (nu_x {result.nu_boundary_x:+.6f}, "
+               f"nu_y {result.nu_boundary_y:+.6f}; from the boundary sets' mean displacements)")

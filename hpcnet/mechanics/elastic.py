@@ -31,7 +31,13 @@ from hpcnet.mechanics.stiffness import (
     stiffness_matrix,
     to_petsc,
 )
-from hpcnet.mechanics.strain import AXES, affine_strain, poisson_of_strain
+from hpcnet.mechanics.strain import (
+    AXES,
+    affine_fraction,
+    affine_strain,
+    boundary_strain,
+    poisson_pair,
+)
 from hpcnet.network import Network
 from hpcnet.tools.mpi import as_petsc
 
@@ -55,13 +61,37 @@ def uniaxial_load(net: Network, axis: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PoissonResult:
-    """Poisson's ratios of one network and the strains they come from."""
+    """Poisson's ratios of one network, the strains they come from, and the material check.
+
+    ``affine_x``/``affine_y`` are the affine fractions of the two responses and
+    ``a_min`` the smaller; ``nu_boundary*`` are ν from the boundary sets' mean
+    displacements (docs/physics.md, "Material response").
+    """
 
     nu: float
     nu_x: float
     nu_y: float
     strain_x: tuple  # ε (2×2, nested tuples) under the x-load
     strain_y: tuple  # ε under the y-load
+    affine_x: float
+    affine_y: float
+    a_min: float
+    nu_boundary: float
+    nu_boundary_x: float
+    nu_boundary_y: float
+
+    @classmethod
+    def of_responses(cls, net: Network, u_x: np.ndarray, u_y: np.ndarray) -> PoissonResult:
+        """The result for the responses ``u_x``, ``u_y`` of ``net`` to the two loads."""
+        eps_x, eps_y = (affine_strain(net.positions, u) for u in (u_x, u_y))
+        nu, nu_x, nu_y = poisson_pair(eps_x, eps_y)
+        affine = [affine_fraction(net.positions, u) for u in (u_x, u_y)]
+        nu_b, nu_bx, nu_by = poisson_pair(
+            *(boundary_strain(net.positions, net.boundary, u) for u in (u_x, u_y)))
+        return cls(nu=nu, nu_x=nu_x, nu_y=nu_y, strain_x=tuple(map(tuple, eps_x)),
+                   strain_y=tuple(map(tuple, eps_y)), affine_x=affine[0], affine_y=affine[1],
+                   a_min=min(affine), nu_boundary=nu_b, nu_boundary_x=nu_bx,
+                   nu_boundary_y=nu_by)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -147,13 +177,8 @@ class ElasticSolver:
         return self.solve(uniaxial_load(self.net, axis))
 
     def poisson(self) -> PoissonResult:
-        """ν_x, ν_y and ν = (ν_x + ν_y)/2 from the two uniaxial loads."""
-        eps = {a: affine_strain(self.net.positions, self.response(a)) for a in AXES}
-        nu = {a: float(poisson_of_strain(eps[a], a)) for a in AXES}
-        return PoissonResult(
-            nu=0.5 * (nu["x"] + nu["y"]), nu_x=nu["x"], nu_y=nu["y"],
-            strain_x=tuple(map(tuple, eps["x"])), strain_y=tuple(map(tuple, eps["y"])),
-        )
+        """ν_x, ν_y and ν = (ν_x + ν_y)/2 from the two uniaxial loads, with a_min."""
+        return PoissonResult.of_responses(self.net, *(self.response(a) for a in AXES))
 
     def destroy(self) -> None:
         for obj in (self.ksp, self._A, self._x, self._b, self._gather, self._full):
