@@ -2,7 +2,7 @@
 
 A :class:`Network` is an immutable-by-convention value. Rest lengths are the
 lengths at the stored positions (relaxed springs, no prestress), and degrees of
-freedom are interleaved ``(x0, y0, x1, y1, ...)`` (DESIGN.md §1).
+freedom are interleaved ``(x0, y0, x1, y1, ...)`` (docs/physics.md, "Network").
 
 Files: HDF5 (``.h5``/``.hdf5``, the network in group ``/network`` or at the
 root of a plain file) and NumPy ``.npz``. Both accept the boundary sets either
