@@ -1,4 +1,4 @@
-"""Strain of a displacement field and Poisson's ratios (DESIGN.md §1).
+"""Strain of a displacement field and Poisson's ratios (docs/physics.md).
 
 The strain of ``u`` is the symmetric part of the least-squares affine fit
 ``u_i ≈ A (r_i − r̄) + t`` over all nodes.
