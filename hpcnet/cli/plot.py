@@ -6,15 +6,16 @@ from pathlib import Path
 
 import click
 
+from hpcnet.cli.options import DIRECTORY, FILE
 from hpcnet.errors import HpcnetError
 
-ENSEMBLE = click.Path(dir_okay=False, path_type=Path)
-RUN_DIR = click.Path(file_okay=False, path_type=Path)
+ENSEMBLE = FILE
+RUN_DIR = DIRECTORY
 
 
 def _output(default: str):
     return click.option(
-        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+        "-o", "--output", type=FILE,
         default=Path("figures") / default,
         help="Output path without suffix: OUTPUT.png and OUTPUT.pdf are written (replacing "
              "existing ones, each through a temporary name).")
@@ -181,7 +182,7 @@ def _network(source: Path, kind, size, seed, target, mask):
 @click.argument("ensemble", type=ENSEMBLE)
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Survey at most this many chains, spread evenly  [default: all]")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--csv", "csv_path", type=FILE,
               default=None, help="Also write the survey rows here (`hpcnet report --survey` "
                                  "reads them)  [default: OUTPUT.csv]")
 @_output("mechanism")
@@ -228,7 +229,7 @@ def parity(run, output):
 
 
 @command.command("timing")
-@click.argument("timing", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("timing", type=FILE)
 @_output("timing")
 def timing(timing, output):
     """Figure 5d: time per network of the PETSc solve and the CNNs against N."""
@@ -243,11 +244,11 @@ def timing(timing, output):
 @click.option("--run", "runs", multiple=True, type=RUN_DIR,
               help="Training run directory (repeat; the matrix run's test split is the "
                    "parity plot).")
-@click.option("--timing", "timing_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--timing", "timing_path", type=FILE,
               default=None, help="JSON of `benchmarks/bench_learn.py --json`.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Mode survey: at most this many chains  [default: all]")
-@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out-dir", type=DIRECTORY,
               default=Path("figures"), help="Directory of the figures (NAME.png, NAME.pdf).")
 def plot_all(ensemble, runs, timing_path, limit, out_dir):
     """Every figure whose inputs are given, into --out-dir (plus the survey's mechanism.csv)."""
