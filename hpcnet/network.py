@@ -2,7 +2,7 @@
 
 A :class:`Network` is an immutable-by-convention value. Rest lengths are the
 lengths at the stored positions (relaxed springs, no prestress), and degrees of
-freedom are interleaved ``(x0, y0, x1, y1, ...)`` (DESIGN.md §1).
+freedom are interleaved ``(x0, y0, x1, y1, ...)`` (docs/physics.md, "Network").
 
 Files: HDF5 (``.h5``/``.hdf5``, the network in group ``/network`` or at the
 root of a plain file) and NumPy ``.npz``. Both accept the boundary sets either
@@ -23,7 +23,15 @@ from hpcnet.errors import NetworkFormatError
 from hpcnet.tools.atomic import atomic_path
 
 SIDES = ("left", "right", "bottom", "top")
+#: Bit of each boundary set in a node's flag byte (ensemble and dataset files store
+#: the four sets as one byte per node): left 1, right 2, bottom 4, top 8.
+BOUNDARY_BITS = {side: 1 << k for k, side in enumerate(SIDES)}
 H5_GROUP = "network"
+
+
+def boundary_from_flags(flags: np.ndarray) -> dict[str, np.ndarray]:
+    """The four boundary sets from per-node flag bytes (:data:`BOUNDARY_BITS`)."""
+    return {side: np.flatnonzero(flags & bit) for side, bit in BOUNDARY_BITS.items()}
 
 
 @dataclass(eq=False)
@@ -113,6 +121,13 @@ class Network:
     def mean_coordination(self) -> float:
         """z = 2 M / N."""
         return 2.0 * self.n_bonds / self.n_nodes
+
+    def boundary_flags(self) -> np.ndarray:
+        """(N,) uint8: each node's boundary sets as bits (:data:`BOUNDARY_BITS`)."""
+        flags = np.zeros(self.n_nodes, np.uint8)
+        for side, bit in BOUNDARY_BITS.items():
+            flags[self.boundary[side]] |= bit
+        return flags
 
     def pruned(self, mask: np.ndarray) -> Network:
         """The same nodes with only the bonds where ``mask`` is true."""

@@ -1,4 +1,4 @@
-"""Bond-level statistics (DESIGN.md §1, paper Fig. 1i-j)."""
+"""Bond-level statistics (docs/physics.md, "Bond-level statistics"; paper Fig. 1i-j)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ from hpcnet.errors import HpcnetError
 from hpcnet.learn.dataset import DatasetSettings, LearnDataset, build_dataset
 from hpcnet.learn.models import InputSpec, Surrogate
 from hpcnet.learn.render import RenderSettings
-from hpcnet.learn.train import TrainSettings, load_checkpoint, train
+from hpcnet.learn.run_dir import TrainSettings
+from hpcnet.learn.train import load_checkpoint, train
 from tests.support import ddp_worker, helpers
 from tests.support.helpers import run_cli
 

@@ -46,7 +46,7 @@ def craft_ensemble(path) -> None:
                 "sigma2_initial": s2i, "sigma2_final": s2f, "removed_fraction": 0.25,
                 "n_nodes": net.n_nodes, "n_bonds": net.n_bonds, "n_steps": 3,
                 "positions": net.positions, "bonds": net.bonds,
-                "boundary": layout.boundary_flags(net.boundary, net.n_nodes),
+                "boundary": net.boundary_flags(),
                 **{f"mask_{m}": mask for m in layout.MASKS},
                 **{f"traj_{name}": np.zeros(3) for name in layout.TRAJECTORY}})
 

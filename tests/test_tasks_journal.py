@@ -1,9 +1,13 @@
-"""Task table, random streams, and the crash-safe journal."""
+"""Task table, random streams, the stored settings, and the crash-safe journal."""
+
+import json
 
 import numpy as np
 import pytest
 
+from hpcnet.anneal.chain import AnnealSettings
 from hpcnet.ensemble.journal import HEADER, JournalWriter, read_journal
+from hpcnet.ensemble.runner import EnsembleSettings
 from hpcnet.ensemble.tasks import (
     Task,
     largest_first,
@@ -13,6 +17,16 @@ from hpcnet.ensemble.tasks import (
     task_table,
 )
 from hpcnet.errors import HpcnetError
+
+
+def test_settings_json_ignores_unknown_keys():
+    """Settings stored by another version (extra keys, here and in anneal) still read back."""
+    settings = EnsembleSettings(kinds=["tri"], sizes=[8], seeds=[0, 1], targets=[-0.9],
+                                anneal=AnnealSettings(lk=7))
+    data = json.loads(settings.to_json())
+    data["future_option"] = 1
+    data["anneal"]["future_knob"] = "x"
+    assert EnsembleSettings.from_json(json.dumps(data)) == settings
 
 
 def test_parse_ranges_and_lists():

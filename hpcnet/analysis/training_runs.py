@@ -2,8 +2,8 @@
 
 Torch-free and read-only. A run that is still training (or was stopped) reads
 too: it has no ``test.json`` and no ``test_predictions.csv`` yet, and its
-history holds the epochs finished so far. The layout of a run directory is in
-:mod:`hpcnet.learn.train`; this module reads
+history holds the epochs finished so far. The files of a run directory are
+named in :mod:`hpcnet.learn.run_dir`; this module reads
 
 * ``settings.json``: the model, its settings and the dataset's (required);
 * ``split.json``: the train/val/test sample indices (optional);
@@ -21,12 +21,17 @@ from pathlib import Path
 import numpy as np
 
 from hpcnet.errors import HpcnetError
+from hpcnet.learn.run_dir import (
+    METRICS,
+    PREDICTION_COLUMNS,
+    PREDICTIONS,
+    RUN_FORMAT,
+    SETTINGS,
+    SPLIT,
+    SPLITS,
+    TEST,
+)
 
-#: The format tag ``hpcnet train`` writes into settings.json.
-RUN_FORMAT = "hpcnet-run-1"
-#: Columns of test_predictions.csv.
-PREDICTION_COLUMNS = ("index", "distortion", "nu", "nu_pred")
-SPLITS = ("train", "val", "test")
 TEST_KEYS = {"test_rmse", "test_r2"}
 
 
@@ -114,29 +119,29 @@ def load_run(run_dir) -> TrainingRun:
     path = Path(run_dir)
     if not path.is_dir():
         raise HpcnetError(f"{path}: no such run directory")
-    if not (path / "settings.json").is_file():
-        raise HpcnetError(f"{path}: not a training run directory (no settings.json; "
+    if not (path / SETTINGS).is_file():
+        raise HpcnetError(f"{path}: not a training run directory (no {SETTINGS}; "
                           f"'hpcnet train ... -o {path}' writes one)")
-    info = _read_json(path / "settings.json")
+    info = _read_json(path / SETTINGS)
     if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
-        raise HpcnetError(f"{path / 'settings.json'}: not the settings of an hpcnet training "
+        raise HpcnetError(f"{path / SETTINGS}: not the settings of an hpcnet training "
                           f"run (format {RUN_FORMAT})")
     try:
         settings, spec = dict(info["settings"]), dict(info["input"])
         model = str(settings["model"])
     except (KeyError, TypeError, ValueError):
-        raise HpcnetError(f"{path / 'settings.json'}: malformed (needs settings.model and "
+        raise HpcnetError(f"{path / SETTINGS}: malformed (needs settings.model and "
                           f"input)") from None
     count = (info.get("dataset_settings") or {}).get("count")
-    test = _read_json(path / "test.json") if (path / "test.json").is_file() else None
+    test = _read_json(path / TEST) if (path / TEST).is_file() else None
     if test is not None and not (isinstance(test, dict) and TEST_KEYS <= test.keys()):
-        raise HpcnetError(f"{path / 'test.json'}: not a test result (test_rmse, test_r2)")
+        raise HpcnetError(f"{path / TEST}: not a test result (test_rmse, test_r2)")
     return TrainingRun(
         path=path, name=path.resolve().name, model=model, settings=settings, input=spec,
         dataset_size=int(count) if isinstance(count, int) else None,
-        split_counts=_split_counts(path / "split.json"),
-        history=_history(path / "metrics.json"), test=test,
-        predictions=_predictions(path / "test_predictions.csv"))
+        split_counts=_split_counts(path / SPLIT),
+        history=_history(path / METRICS), test=test,
+        predictions=_predictions(path / PREDICTIONS))
 
 
 def _read_json(path: Path):
@@ -191,7 +196,7 @@ def _predictions(path: Path) -> SplitPredictions | None:
 
 def require_predictions(run: TrainingRun) -> SplitPredictions:
     """The test predictions of a finished run, or :class:`HpcnetError` if it has none yet."""
-    for name, value in (("test_predictions.csv", run.predictions), ("test.json", run.test)):
+    for name, value in ((PREDICTIONS, run.predictions), (TEST, run.test)):
         if value is None:
             raise HpcnetError(f"{run.path}: no test predictions yet (no {name}): the run "
                               f"has not finished training and testing")

@@ -4,7 +4,7 @@ Everything a chain of bond removals needs about the *original* network,
 computed once: the per-bond vectors ``b_b`` restricted to the unpinned DOFs,
 the uniaxial loads, the linear strain functionals, and a fixed sparsity
 pattern into which the pinned stiffness matrix of any mask is assembled by a
-single sparse product (DESIGN.md §1; pinning as in :mod:`hpcnet.mechanics.stiffness`).
+single sparse product (docs/physics.md; pinning as in :mod:`hpcnet.mechanics.stiffness`).
 
 The strain of a pinned solution needs no projection: translations do not
 change the affine fit and the rigid rotation only adds an antisymmetric part,

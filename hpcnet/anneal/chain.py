@@ -1,6 +1,6 @@
 """One simulated-annealing (or greedy) chain that prunes a network toward a target ν.
 
-DESIGN.md §1: the state is a mask over the original bonds; a proposal toggles
+docs/physics.md: the state is a mask over the original bonds; a proposal toggles
 ``moves`` random bonds; ``E = |ν − ν*| + λ_iso |ν_x − ν_y|``; Metropolis on
 ΔE at temperature T; ``T_{t+1} = α T_t`` from ``T0`` down to ``Tf`` with
 ``Lk`` proposals per temperature. Proposals that break a constraint

@@ -7,19 +7,17 @@ many, sharing them dynamically over the ranks and writing one HDF5 file.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-import typing
-from pathlib import Path
 
 import click
 
-from hpcnet.anneal.chain import AnnealSettings
+from hpcnet.anneal.chain import EVALUATORS, METHODS, AnnealSettings
+from hpcnet.cli.options import FILE, force_option, settings_options
 
 #: AnnealSettings fields that are no option here: the target is per task, and the
 #: ensemble checkpoints by time (--checkpoint-seconds).
 NOT_OPTIONS = ("target", "checkpoint_every")
-#: Help and choices of the AnnealSettings options.
+#: Help of the AnnealSettings options.
 ANNEAL_HELP = {
     "t0": "Initial temperature T0.",
     "alpha": "Cooling rate α: T ← αT after each temperature.",
@@ -38,7 +36,7 @@ ANNEAL_HELP = {
     "refactor_every": "Refactorise once the state differs from the factorised one in this "
                       "many bonds.",
 }
-CHOICES = {"method": ["sa", "greedy"], "evaluator": ["incremental", "full"]}
+ANNEAL_TYPES = {"method": click.Choice(METHODS), "evaluator": click.Choice(EVALUATORS)}
 
 
 def _config_callback(ctx, param, path):
@@ -65,28 +63,6 @@ def _config_callback(ctx, param, path):
     return path
 
 
-def _anneal_options(func):
-    """One option per AnnealSettings field, with its default and help."""
-    hints = typing.get_type_hints(AnnealSettings)
-    for f in reversed(dataclasses.fields(AnnealSettings)):
-        if f.name in NOT_OPTIONS:
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        help_text = ANNEAL_HELP[f.name]
-        default = f.default
-        choices = CHOICES.get(f.name)
-        if hints[f.name] is bool:
-            option = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=default,
-                                  help=help_text)
-        else:
-            kind = click.Choice(choices) if choices else (
-                int if hints[f.name] is int else float if default is None else type(default))
-            option = click.option(flag, f.name, type=kind, default=default, help=help_text,
-                                  show_default=default is not None)
-        func = option(func)
-    return func
-
-
 @click.command("anneal")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), is_eager=True,
               expose_value=False, callback=_config_callback,
@@ -107,13 +83,13 @@ def _anneal_options(func):
               help="Distortion r of the tri networks.")
 @click.option("--packing-fraction", type=float, default=None,
               help="Packing fraction of the packing networks  [default: the generator's]")
-@_anneal_options
+@settings_options(AnnealSettings, ANNEAL_HELP, ANNEAL_TYPES, skip=NOT_OPTIONS)
 @click.option("--checkpoint-seconds", type=click.FloatRange(min=0.0), default=60.0,
               help="Journal each running chain's state this often (a kill loses no more).")
 @click.option("--resume", is_flag=True,
               help="Continue the run in OUTPUT; without task options, with its stored settings.")
-@click.option("--force", is_flag=True, help="Discard an existing OUTPUT and start over.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@force_option("Discard an existing OUTPUT and start over.")
+@click.option("-o", "--output", type=FILE, required=True,
               help="Ensemble HDF5 file (its journal lives beside it in OUTPUT.journal/).")
 @click.pass_context
 def command(ctx, kinds, sizes, seeds, targets, direction, base_seed, distortion,

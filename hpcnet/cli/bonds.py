@@ -7,17 +7,17 @@ from pathlib import Path
 
 import click
 
-from hpcnet.cli.common import check_output, describe, world
+from hpcnet.cli.common import describe, world
+from hpcnet.cli.options import FILE, check_output, force_option, json_option
 from hpcnet.network import H5_GROUP, Network
 
 
 @click.command("bonds")
-@click.argument("network", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.argument("network", type=FILE)
+@click.option("-o", "--output", type=FILE, default=None,
               help="Write every bond's point to this HDF5 file (layout below)  [default: none]")
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object (summary, no per-bond points) instead of a table.")
+@force_option()
+@json_option("Print one JSON object (summary, no per-bond points) instead of a table.")
 def command(network, output, force, as_json):
     """Bond elongations of NETWORK under the x- and y-loads, σ² and quadrant shares.
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-
-import click
 
 from hpcnet.network import Network
 
@@ -33,12 +30,6 @@ def mpi_world():
             raise RuntimeError("h5py was imported before MPI was set up")
         os.environ.setdefault("H5PY_ALWAYS_USE_MPI", "1")
     return comm
-
-
-def check_output(path: Path, force: bool) -> None:
-    """Refuse to overwrite an existing file unless ``--force``."""
-    if path.exists() and not force:
-        raise click.ClickException(f"{path} exists; pass --force to overwrite it")
 
 
 def describe(net: Network) -> str:

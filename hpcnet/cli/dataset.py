@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from hpcnet.cli.common import mpi_world
+from hpcnet.cli.options import FILE, force_option
 from hpcnet.generators import KINDS
 
 
@@ -66,10 +67,9 @@ class ImagesType(click.ParamType):
               help="Image width and height in pixels.")
 @click.option("--line-width", type=click.FloatRange(min=0.25), default=1.0,
               help="Bond width in image pixels.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", type=FILE, required=True,
               help="Dataset file (.h5); written as OUTPUT.part until complete.")
-@click.option("--force", is_flag=True,
-              help="Start over: discard an existing OUTPUT or unfinished OUTPUT.part.")
+@force_option("Start over: discard an existing OUTPUT or unfinished OUTPUT.part.")
 def command(kind, size, count, anneal_files, masks, distortion, seed, images, image_size,
             line_width, output, force):
     """Generate COUNT networks, label them (nu, nu_x, nu_y) and store them for training.

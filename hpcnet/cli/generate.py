@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from hpcnet.cli.common import check_output, describe
+from hpcnet.cli.common import describe
+from hpcnet.cli.options import FILE, check_output, force_option
 from hpcnet.generators import KINDS, generate
 
 
@@ -20,9 +19,9 @@ from hpcnet.generators import KINDS, generate
 @click.option("--packing-fraction", type=float, default=None,
               help="packing only: packing fraction the disks are jammed at "
                    "[default: the generator's, giving z ≈ 5]")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", type=FILE, required=True,
               help="Output file (.h5 or .npz).")
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@force_option()
 def command(kind, size, seed, distortion, packing_fraction, output, force):
     """Generate a tri, delaunay or packing network, deterministic from its options."""
     if distortion is not None and kind != "tri":

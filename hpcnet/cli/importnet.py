@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from hpcnet.cli.common import check_output, describe
+from hpcnet.cli.common import describe
+from hpcnet.cli.options import FILE, check_output, force_option
 from hpcnet.network import Network
 
 
 @click.command("import")
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.argument("source", type=FILE)
+@click.option("-o", "--output", type=FILE, required=True,
               help="Output file (.h5 or .npz).")
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@force_option()
 def command(source, output, force):
     """Read SOURCE (HDF5 or npz with positions, bonds, left/right/bottom/top), check it, save it.
 

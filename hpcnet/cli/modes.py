@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from hpcnet.cli.common import check_output, describe, world
+from hpcnet.cli.common import describe, world
+from hpcnet.cli.options import FILE, check_output, force_option, json_option
 from hpcnet.network import H5_GROUP, Network
 from hpcnet.tools.atomic import atomic_path
 
@@ -24,18 +25,17 @@ CAPTURE_WARNING = 0.9
 
 
 @click.command("modes")
-@click.argument("network", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("network", type=FILE)
 @click.option("-k", "--k", "k", type=click.IntRange(min=1), default=None,
               help="Number of lowest non-rigid modes to compute with SLEPc  [default: 20]")
 @click.option("--all", "full", is_flag=True,
               help="Compute all 2N-3 non-rigid modes with a dense eigensolver instead "
                    "(small networks: memory (2N)^2, time (2N)^3).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=FILE, default=None,
               help="Write modes, weights and decompositions to this HDF5 file "
                    "(layout below)  [default: none]")
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object (no mode vectors) instead of the summary.")
+@force_option()
+@json_option("Print one JSON object (no mode vectors) instead of the summary.")
 def command(network, k, full, output, force, as_json):
     """Lowest normal modes of NETWORK and the x-/y-load responses on them.
 

@@ -1,43 +1,227 @@
-"""``hpcnet plot``: the paper's figures from hpcnet's outputs, as PNG and PDF."""
+"""``hpcnet plot``: the paper's figures from hpcnet's outputs, as PNG and PDF.
+
+Every figure is one row of :data:`PLOTS`: its subcommand, default file name,
+input, own options and drawing function. ``hpcnet plot NAME`` is built from the
+row; ``hpcnet plot all`` draws every row whose input it was given, with the
+subcommand's defaults.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from hpcnet.cli.options import DIRECTORY, FILE
+from hpcnet.ensemble.layout import MASKS
 from hpcnet.errors import HpcnetError
 
-ENSEMBLE = click.Path(dir_okay=False, path_type=Path)
-RUN_DIR = click.Path(file_okay=False, path_type=Path)
+#: The argument of each kind of input: ensemble (an `hpcnet anneal` file), source
+#: (an ensemble or a network file), runs / run (`hpcnet train` directories), timing.
+INPUTS = {
+    "ensemble": click.argument("ensemble", type=FILE),
+    "source": click.argument("source", type=FILE),
+    "runs": click.argument("runs", nargs=-1, required=True, type=DIRECTORY),
+    "run": click.argument("run", type=DIRECTORY),
+    "timing": click.argument("timing", type=FILE),
+}
 
 
-def _output(default: str):
-    return click.option(
-        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-        default=Path("figures") / default,
-        help="Output path without suffix: OUTPUT.png and OUTPUT.pdf are written (replacing "
-             "existing ones, each through a temporary name).")
+@dataclass(frozen=True)
+class Plot:
+    """One figure: ``draw(data, output, **options)`` returns it from the opened input.
 
+    ``output`` is the path without suffix (the mechanism figure writes its survey
+    CSV beside it); ``options`` are the click options of the figure's own
+    settings; ``auto(data, limit)`` gives ``plot all``'s choices where the
+    subcommand's defaults do not fit every file.
+    """
 
-def _selection(func):
-    func = click.option("--seed", type=int, default=None,
-                        help="Seed of the network shown  [default: the smallest seed with both "
-                             "directions finished]")(func)
-    func = click.option("--size", "-L", type=int, default=None,
-                        help="Size L of the networks shown  [default: the largest in the "
-                             "file]")(func)
-    return func
-
-
-def _kinds_option(func):
-    return click.option("--kinds", default=None,
-                        help="Comma-separated kinds, one row or panel each  [default: every "
-                             "kind in the file]")(func)
+    name: str
+    stem: str
+    input: str
+    draw: Callable
+    help: str
+    options: tuple = ()
+    auto: Callable | None = None
 
 
 def _kinds(text: str | None) -> list[str] | None:
     return None if text is None else [k.strip() for k in text.split(",") if k.strip()]
+
+
+def _first_kind(results) -> str:
+    """tri when the ensemble has it, else its first kind."""
+    kinds = results.values("kind")
+    return "tri" if "tri" in kinds else kinds[0]
+
+
+SELECTION = (
+    click.option("--size", "-L", type=int, default=None,
+                 help="Size L of the networks shown  [default: the largest in the file]"),
+    click.option("--seed", type=int, default=None,
+                 help="Seed of the network shown  [default: the smallest seed with both "
+                      "directions finished]"),
+)
+KINDS = click.option("--kinds", default=None, help="Comma-separated kinds, one row or panel "
+                     "each  [default: every kind in the file]")
+
+
+def _networks(results, output, size, seed, kinds):
+    from hpcnet.figures.networks import tuning_panels
+
+    return tuning_panels(results, size, seed, _kinds(kinds))
+
+
+def _trajectory(results, output, size, seed, kinds):
+    from hpcnet.figures.trajectory import tuning_curves
+
+    return tuning_curves(results, size, seed, _kinds(kinds))
+
+
+def _bonds(results, output, kind, size, seed):
+    from hpcnet.figures.bonds import bond_scatter
+
+    return bond_scatter(results, kind, size, seed)
+
+
+def _sigma(results, output):
+    from hpcnet.figures.bonds import sigma_collapse
+
+    return sigma_collapse(results)
+
+
+def _reach(results, output):
+    from hpcnet.figures.reach import reach_vs_size
+
+    return reach_vs_size(results)
+
+
+def _modes(source, output, kind, size, seed, target, mask, k):
+    from hpcnet.figures.modes import mode_figure
+    from hpcnet.network import Network
+
+    net = source if isinstance(source, Network) else _chain_network(source, kind, size, seed,
+                                                                    target, mask)
+    return mode_figure(net, k=k)
+
+
+def _chain_network(results, kind, size, seed, target, mask):
+    """One chain's network: the lowest target, then the smallest seed, among those selected."""
+    size = max(results.values("size"), default=None) if size is None else size
+    rows = results.select(kind=kind, size=size, seed=seed, target=target)
+    if not len(rows):
+        raise HpcnetError(f"{results.path}: no finished chain of kind {kind}, L={size}"
+                          + (f", seed {seed}" if seed is not None else "")
+                          + (f", target {target:+g}" if target is not None else ""))
+    row = min(rows, key=lambda r: (results.tasks["target"][r], results.tasks["seed"][r]))
+    return results.network(int(row), mask)
+
+
+def _mechanism(results, output, limit, csv_path):
+    from hpcnet.analysis.survey import write_csv
+    from hpcnet.cli.report import survey_with_progress
+    from hpcnet.figures.mechanism import two_mode_scatter
+
+    rows = survey_with_progress(results, limit)
+    csv_path = csv_path or output.with_suffix(".csv")
+    write_csv(rows, csv_path)
+    click.echo(f"wrote {csv_path}")
+    return two_mode_scatter(rows)
+
+
+def _training(runs, output):
+    from hpcnet.figures.learning import training_curves
+
+    return training_curves(runs)
+
+
+def _parity(run, output):
+    from hpcnet.figures.learning import parity
+
+    return parity(run)
+
+
+def _timing(timing, output):
+    from hpcnet.figures.timing import timing_figure
+
+    return timing_figure(timing)
+
+
+#: Every figure, in the order ``plot all`` draws them (networks first: it names an
+#: ensemble without finished chains).
+PLOTS = (
+    Plot("networks", "networks", "ensemble", _networks,
+         "Figure 1b-d, 2: one network per kind tuned down, as generated, tuned up.",
+         (*SELECTION, KINDS)),
+    Plot("trajectory", "trajectory", "ensemble", _trajectory,
+         "Figure 1f-h: ν against annealing step, both directions from one network per kind.",
+         (*SELECTION, KINDS)),
+    Plot("bonds", "bond_scatter", "ensemble", _bonds,
+         "Figure 1i: each bond's elongation under x- against y-stretching (solves the "
+         "network).",
+         (click.option("--kind", default="tri", help="Kind of the network shown."),
+          *SELECTION),
+         auto=lambda results, limit: {"kind": _first_kind(results)}),
+    Plot("sigma", "sigma_collapse", "ensemble", _sigma,
+         "Figure 1j: σ² of the bond points against ν, every finished chain (stored values)."),
+    Plot("reach", "reach", "ensemble", _reach,
+         "Supplementary Figures 2-3: final ν per target against size L, per kind."),
+    Plot("modes", "modes", "source", _modes,
+         "Figure 4a-c: the ω⁺ and ω⁻ modes as arrows and the weights |C_ω|² against ω.\n\n"
+         "SOURCE is a network file (`hpcnet generate`/`import`) or an ensemble, from which "
+         "one chain's network is taken (--kind, --size, --seed, --target, --mask).",
+         (click.option("--kind", default="tri",
+                       help="With an ensemble: kind of the chain shown."),
+          *SELECTION,
+          click.option("--target", type=float, default=None,
+                       help="With an ensemble: target of the chain shown  [default: the "
+                            "lowest]"),
+          click.option("--mask", type=click.Choice(MASKS), default="final",
+                       help="With an ensemble: which state of the chain."),
+          click.option("-k", "k", type=click.IntRange(min=2), default=20,
+                       help="Lowest modes computed when the network is too large for all "
+                            "of them.")),
+         auto=lambda results, limit: {"kind": _first_kind(results)}),
+    Plot("mechanism", "mechanism", "ensemble", _mechanism,
+         "Figure 4d: the two-mode estimate ν̄' against ν, initial and final networks of "
+         "ENSEMBLE.",
+         (click.option("--limit", type=click.IntRange(min=1), default=None,
+                       help="Survey at most this many chains, spread evenly  [default: all]"),
+          click.option("--csv", "csv_path", type=FILE, default=None,
+                       help="Also write the survey rows here (`hpcnet report --survey` reads "
+                            "them)  [default: OUTPUT.csv]")),
+         auto=lambda results, limit: {"limit": limit}),
+    Plot("training", "training", "runs", _training,
+         "Figure 5b: validation RMSE and R² against epoch of one or more training RUNS."),
+    Plot("parity", "parity", "run", _parity,
+         "Figure 5c: predicted against true ν on the test split of a finished RUN."),
+    Plot("timing", "timing", "timing", _timing,
+         "Figure 5d: time per network of the PETSc solve and the CNNs against N."),
+)
+
+
+def _open(kind: str, value):
+    """A context manager that yields the opened input of ``kind`` given on the command line."""
+    from hpcnet.ensemble.results import EnsembleResults, is_ensemble_file
+
+    if kind == "ensemble" or (kind == "source" and is_ensemble_file(value)):
+        return EnsembleResults(value)
+    if kind == "source":
+        from hpcnet.network import Network
+
+        return contextlib.nullcontext(Network.load(value))
+    if kind == "timing":
+        from hpcnet.analysis.timing import load_timing
+
+        return contextlib.nullcontext(load_timing(value))
+    from hpcnet.analysis.training_runs import load_run
+
+    return contextlib.nullcontext([load_run(v) for v in value] if kind == "runs"
+                                  else load_run(value))
 
 
 def _save(fig, output: Path) -> None:
@@ -71,217 +255,58 @@ def command(ctx, dpi) -> None:
     ctx.find_root().meta["plot_dpi"] = dpi
 
 
-@command.command("networks")
-@click.argument("ensemble", type=ENSEMBLE)
-@_selection
-@_kinds_option
-@_output("networks")
-def networks(ensemble, size, seed, kinds, output):
-    """Figure 1b-d, 2: one network per kind tuned down, as generated, tuned up."""
-    from hpcnet.ensemble.results import EnsembleResults
-    from hpcnet.figures.networks import tuning_panels
+def _subcommand(plot: Plot) -> click.Command:
+    """``hpcnet plot NAME``: the input argument, the figure's options, and -o."""
+    argument = INPUTS[plot.input]
 
-    with EnsembleResults(ensemble) as results:
-        _save(tuning_panels(results, size, seed, _kinds(kinds)), output)
+    def callback(output, **options):
+        with _open(plot.input, options.pop(plot.input)) as data:
+            _save(plot.draw(data, output, **options), output)
 
-
-@command.command("trajectory")
-@click.argument("ensemble", type=ENSEMBLE)
-@_selection
-@_kinds_option
-@_output("trajectory")
-def trajectory(ensemble, size, seed, kinds, output):
-    """Figure 1f-h: ν against annealing step, both directions from one network per kind."""
-    from hpcnet.ensemble.results import EnsembleResults
-    from hpcnet.figures.trajectory import tuning_curves
-
-    with EnsembleResults(ensemble) as results:
-        _save(tuning_curves(results, size, seed, _kinds(kinds)), output)
+    output = click.option(
+        "-o", "--output", type=FILE, default=Path("figures") / plot.stem,
+        help="Output path without suffix: OUTPUT.png and OUTPUT.pdf are written (replacing "
+             "existing ones, each through a temporary name).")
+    for decorator in reversed((argument, *plot.options, output)):
+        callback = decorator(callback)
+    return click.command(plot.name, help=plot.help)(callback)
 
 
-@command.command("bonds")
-@click.argument("ensemble", type=ENSEMBLE)
-@click.option("--kind", default="tri", help="Kind of the network shown.")
-@_selection
-@_output("bond_scatter")
-def bonds(ensemble, kind, size, seed, output):
-    """Figure 1i: each bond's elongation under x- against y-stretching (solves the network)."""
-    from hpcnet.ensemble.results import EnsembleResults
-    from hpcnet.figures.bonds import bond_scatter
-
-    with EnsembleResults(ensemble) as results:
-        _save(bond_scatter(results, kind, size, seed), output)
-
-
-@command.command("sigma")
-@click.argument("ensemble", type=ENSEMBLE)
-@_output("sigma_collapse")
-def sigma(ensemble, output):
-    """Figure 1j: σ² of the bond points against ν, every finished chain (stored values)."""
-    from hpcnet.ensemble.results import EnsembleResults
-    from hpcnet.figures.bonds import sigma_collapse
-
-    with EnsembleResults(ensemble) as results:
-        _save(sigma_collapse(results), output)
-
-
-@command.command("reach")
-@click.argument("ensemble", type=ENSEMBLE)
-@_output("reach")
-def reach(ensemble, output):
-    """Supplementary Figures 2-3: final ν per target against size L, per kind."""
-    from hpcnet.ensemble.results import EnsembleResults
-    from hpcnet.figures.reach import reach_vs_size
-
-    with EnsembleResults(ensemble) as results:
-        _save(reach_vs_size(results), output)
-
-
-@command.command("modes")
-@click.argument("source", type=ENSEMBLE)
-@click.option("--kind", default="tri", help="With an ensemble: kind of the chain shown.")
-@_selection
-@click.option("--target", type=float, default=None,
-              help="With an ensemble: target of the chain shown  [default: the lowest]")
-@click.option("--mask", type=click.Choice(["initial", "final", "best"]), default="final",
-              help="With an ensemble: which state of the chain.")
-@click.option("-k", "k", type=click.IntRange(min=2), default=20,
-              help="Lowest modes computed when the network is too large for all of them.")
-@_output("modes")
-def modes(source, kind, size, seed, target, mask, k, output):
-    """Figure 4a-c: the ω⁺ and ω⁻ modes as arrows and the weights |C_ω|² against ω.
-
-    SOURCE is a network file (`hpcnet generate`/`import`) or an ensemble, from
-    which one chain's network is taken (--kind, --size, --seed, --target, --mask).
-    """
-    from hpcnet.figures.modes import mode_figure
-
-    _save(mode_figure(_network(source, kind, size, seed, target, mask), k=k), output)
-
-
-def _network(source: Path, kind, size, seed, target, mask):
-    """A network file as is, or one chain's network from an ensemble file."""
-    from hpcnet.ensemble.results import EnsembleResults, is_ensemble_file
-    from hpcnet.network import Network
-
-    if not is_ensemble_file(source):
-        return Network.load(source)
-    with EnsembleResults(source) as results:
-        size = max(results.values("size"), default=None) if size is None else size
-        rows = results.select(kind=kind, size=size, seed=seed, target=target)
-        if not len(rows):
-            raise HpcnetError(f"{source}: no finished chain of kind {kind}, L={size}"
-                              + (f", seed {seed}" if seed is not None else "")
-                              + (f", target {target:+g}" if target is not None else ""))
-        row = min(rows, key=lambda r: (results.tasks["target"][r], results.tasks["seed"][r]))
-        return results.network(int(row), mask)
-
-
-@command.command("mechanism")
-@click.argument("ensemble", type=ENSEMBLE)
-@click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Survey at most this many chains, spread evenly  [default: all]")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Also write the survey rows here (`hpcnet report --survey` "
-                                 "reads them)  [default: OUTPUT.csv]")
-@_output("mechanism")
-def mechanism(ensemble, limit, csv_path, output):
-    """Figure 4d: the two-mode estimate ν̄' against ν, initial and final networks of ENSEMBLE."""
-    from hpcnet.ensemble.results import EnsembleResults
-
-    with EnsembleResults(ensemble) as results:
-        _save_mechanism(results, limit, csv_path or output.with_suffix(".csv"), output)
-
-
-def _save_mechanism(results, limit, csv_path: Path, output: Path) -> None:
-    """The mode survey of an open ensemble as CSV, and Fig. 4d from it."""
-    from hpcnet.analysis.survey import write_csv
-    from hpcnet.cli.report import survey_with_progress
-    from hpcnet.figures.mechanism import two_mode_scatter
-
-    rows = survey_with_progress(results, limit)
-    write_csv(rows, csv_path)
-    click.echo(f"wrote {csv_path}")
-    _save(two_mode_scatter(rows), output)
-
-
-@command.command("training")
-@click.argument("runs", nargs=-1, required=True, type=RUN_DIR)
-@_output("training")
-def training(runs, output):
-    """Figure 5b: validation RMSE and R² against epoch of one or more training RUNS."""
-    from hpcnet.analysis.training_runs import load_run
-    from hpcnet.figures.learning import training_curves
-
-    _save(training_curves([load_run(run) for run in runs]), output)
-
-
-@command.command("parity")
-@click.argument("run", type=RUN_DIR)
-@_output("parity")
-def parity(run, output):
-    """Figure 5c: predicted against true ν on the test split of a finished RUN."""
-    from hpcnet.analysis.training_runs import load_run
-    from hpcnet.figures.learning import parity as parity_figure
-
-    _save(parity_figure(load_run(run)), output)
-
-
-@command.command("timing")
-@click.argument("timing", type=click.Path(dir_okay=False, path_type=Path))
-@_output("timing")
-def timing(timing, output):
-    """Figure 5d: time per network of the PETSc solve and the CNNs against N."""
-    from hpcnet.analysis.timing import load_timing
-    from hpcnet.figures.timing import timing_figure
-
-    _save(timing_figure(load_timing(timing)), output)
+for _plot in PLOTS:
+    command.add_command(_subcommand(_plot))
 
 
 @command.command("all")
-@click.option("--ensemble", type=ENSEMBLE, default=None, help="`hpcnet anneal` output.")
-@click.option("--run", "runs", multiple=True, type=RUN_DIR,
+@click.option("--ensemble", type=FILE, default=None, help="`hpcnet anneal` output.")
+@click.option("--run", "runs", multiple=True, type=DIRECTORY,
               help="Training run directory (repeat; the matrix run's test split is the "
                    "parity plot).")
-@click.option("--timing", "timing_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--timing", "timing_path", type=FILE,
               default=None, help="JSON of `benchmarks/bench_learn.py --json`.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Mode survey: at most this many chains  [default: all]")
-@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out-dir", type=DIRECTORY,
               default=Path("figures"), help="Directory of the figures (NAME.png, NAME.pdf).")
 def plot_all(ensemble, runs, timing_path, limit, out_dir):
     """Every figure whose inputs are given, into --out-dir (plus the survey's mechanism.csv)."""
-    from hpcnet.analysis.timing import load_timing
-    from hpcnet.analysis.training_runs import load_run
-    from hpcnet.ensemble.results import EnsembleResults
-    from hpcnet.figures import bonds as bond_figures
-    from hpcnet.figures.learning import parity as parity_figure
-    from hpcnet.figures.learning import training_curves
-    from hpcnet.figures.modes import mode_figure
-    from hpcnet.figures.networks import tuning_panels
-    from hpcnet.figures.reach import reach_vs_size
-    from hpcnet.figures.timing import timing_figure
-    from hpcnet.figures.trajectory import tuning_curves
-
     if ensemble is None and not runs and timing_path is None:
         raise click.UsageError("give at least one of --ensemble, --run, --timing")
-    if ensemble is not None:
-        with EnsembleResults(ensemble) as results:
-            _save(tuning_panels(results), out_dir / "networks")  # first: names an empty file
-            kind = "tri" if "tri" in results.values("kind") else results.values("kind")[0]
-            _save(tuning_curves(results), out_dir / "trajectory")
-            _save(bond_figures.bond_scatter(results, kind), out_dir / "bond_scatter")
-            _save(bond_figures.sigma_collapse(results), out_dir / "sigma_collapse")
-            _save(reach_vs_size(results), out_dir / "reach")
-            low = results.tuning_pair(kind, max(results.values("size")))[0]
-            _save(mode_figure(results.network(low, "final")), out_dir / "modes")
-            _save_mechanism(results, limit, out_dir / "mechanism.csv", out_dir / "mechanism")
-    if runs:
-        loaded = [load_run(run) for run in runs]
-        _save(training_curves(loaded), out_dir / "training")
-        finished = [r for r in loaded if r.predictions is not None]
-        if finished:
+    with contextlib.ExitStack() as stack:
+        data = {}
+        if ensemble is not None:
+            data["ensemble"] = data["source"] = stack.enter_context(_open("ensemble", ensemble))
+        if runs:
+            data["runs"] = stack.enter_context(_open("runs", runs))
+            finished = [r for r in data["runs"] if r.predictions is not None]
             matrix = [r for r in finished if r.model.endswith("matrix")]
-            _save(parity_figure((matrix or finished)[0]), out_dir / "parity")
-    if timing_path is not None:
-        _save(timing_figure(load_timing(timing_path)), out_dir / "timing")
+            data["run"] = (matrix or finished or [None])[0]
+        if timing_path is not None:
+            data["timing"] = stack.enter_context(_open("timing", timing_path))
+        for plot in PLOTS:
+            source = data.get(plot.input)
+            if source is None:
+                continue
+            options = {p.name: p.default for p in command.commands[plot.name].params
+                       if isinstance(p, click.Option) and p.name != "output"}
+            options.update(plot.auto(source, limit) if plot.auto else {})
+            _save(plot.draw(source, out_dir / plot.stem, **options), out_dir / plot.stem)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
 from hpcnet.cli.common import describe, world
+from hpcnet.cli.options import FILE, json_option
 from hpcnet.network import Network
 
 
 @click.command("poisson")
-@click.argument("network", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.argument("network", type=FILE)
+@json_option()
 def command(network, as_json):
     """Poisson's ratio of NETWORK (an hpcnet file or a plain HDF5/npz, see `import`).
 

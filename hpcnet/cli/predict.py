@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
+from hpcnet.cli.options import DIRECTORY, FILE, json_option
+from hpcnet.learn.run_dir import DEVICES
+
 
 @click.command("predict")
-@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("networks", nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("run_dir", type=DIRECTORY)
+@click.argument("networks", nargs=-1, required=True, type=FILE)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64,
               help="Networks per forward pass.")
-@click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto",
+@click.option("--device", type=click.Choice(DEVICES), default="auto",
               help="'auto': the GPU when there is one, else the CPU.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per network.")
+@json_option("Print one JSON object per network.")
 def command(run_dir, networks, batch_size, device, as_json):
     """Predict nu of NETWORKS (hpcnet or plain HDF5/npz network files) with RUN_DIR's best model.
 

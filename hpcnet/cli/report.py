@@ -7,25 +7,26 @@ from pathlib import Path
 
 import click
 
+from hpcnet.cli.options import DIRECTORY, FILE
 from hpcnet.errors import HpcnetError
 from hpcnet.tools.atomic import write_text
 
 
 @click.command("report")
-@click.argument("ensemble", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--run", "runs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+@click.argument("ensemble", type=FILE)
+@click.option("--run", "runs", multiple=True, type=DIRECTORY,
               help="A `hpcnet train` run directory (repeat for several; none: no CNN rows).")
-@click.option("--timing", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--timing", type=FILE, default=None,
               help="JSON of `benchmarks/bench_learn.py --json` (none: no speed rows).")
-@click.option("--survey", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--survey", type=FILE, default=None,
               help="Mode-survey CSV written by `hpcnet plot mechanism` or `plot all` "
                    "[default: survey ENSEMBLE's initial and final networks now]")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Survey at most this many chains, spread evenly  [default: all]")
-@click.option("--figures", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--figures", type=DIRECTORY, default=None,
               help="Directory of `hpcnet plot all` output; its PNGs are embedded.")
 @click.option("--title", default="", help="Title suffix, e.g. the scale of the run.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=FILE,
               default=Path("results/REPORT.md"), help="Markdown file to write (replaced).")
 def command(ensemble, runs, timing, survey, limit, figures, title, output):
     """Write the reproduction report of ENSEMBLE (and of training runs and timings).

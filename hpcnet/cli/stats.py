@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import click
 
+from hpcnet.cli.options import FILE
+
 
 @click.command("stats")
-@click.argument("ensemble", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.argument("ensemble", type=FILE)
+@click.option("--csv", "csv_path", type=FILE,
               help="Also write the table to this CSV file.")
-@click.option("--sigma-csv", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--sigma-csv", type=FILE,
               help="Write the pooled σ²-against-ν points (paper Fig. 1j) to this CSV file.")
 @click.option("--tolerance", type=click.FloatRange(min=0.0), default=0.05,
               help="A chain reached its target when |ν − ν*| is below this.")

@@ -13,26 +13,26 @@ import json
 
 import numpy as np
 
+from hpcnet.anneal.chain import TRAJECTORY_FIELDS as TRAJECTORY  # one dataset per field
+from hpcnet.network import boundary_from_flags
+
 LAYOUT_VERSION = 1
 
 PENDING, PARTIAL, DONE, FAILED = 0, 1, 2, 3
 STATUS_NAMES = {PENDING: "pending", PARTIAL: "partial", DONE: "done", FAILED: "failed"}
 MESSAGE_LEN = 256
 
+#: The bond masks stored per task (a chain's initial, final and best states).
+MASKS = ("initial", "final", "best")
 #: One value per task: name -> dtype. Floats are NaN until the task is done.
 TASK_COLUMNS = {
     "kind": "i1", "size": "i4", "seed": "i8", "target": "f8", "status": "i1",
     "message": f"S{MESSAGE_LEN}",
-    **{f"{q}_{state}": "f8" for state in ("initial", "final", "best")
-       for q in ("nu", "nu_x", "nu_y")},
+    **{f"{q}_{state}": "f8" for state in MASKS for q in ("nu", "nu_x", "nu_y")},
     "energy_best": "f8", "removed_fraction": "f8", "dz": "f8", "wall_time": "f8",
     "n_proposals": "i8", "acceptance": "f8", "sigma2_initial": "f8", "sigma2_final": "f8",
     "n_nodes": "i4", "n_bonds": "i4", "n_steps": "i4",
 }
-#: Per-task trajectories, one entry per temperature: (n_tasks, max steps).
-TRAJECTORY = ("T", "nu", "nu_x", "nu_y", "bonds", "acceptance", "energy")
-MASKS = ("initial", "final", "best")
-BOUNDARY_FLAGS = {"left": 1, "right": 2, "bottom": 4, "top": 8}
 
 
 def fill_value(dtype: str):
@@ -82,14 +82,6 @@ def write_row(fh, row: int, record: dict) -> None:
         fh[f"trajectory/{name}"][row, :steps] = record[f"traj_{name}"]
 
 
-def boundary_flags(boundary: dict, n_nodes: int) -> np.ndarray:
-    """Pack the four boundary sets into one uint8 flag per node."""
-    flags = np.zeros(n_nodes, np.uint8)
-    for side, bit in BOUNDARY_FLAGS.items():
-        flags[boundary[side]] |= bit
-    return flags
-
-
 def read_tasks(fh) -> dict[str, np.ndarray]:
     """All per-task columns of an open file, with ``kind`` decoded to names."""
     kinds = json.loads(fh.attrs["kinds"])
@@ -110,7 +102,7 @@ def read_network(fh, row: int):
     kind = kinds[int(fh["tasks/kind"][row])]
     return Network.from_arrays(
         fh["networks/positions"][row, :n_nodes], fh["networks/bonds"][row, :n_bonds],
-        {side: np.flatnonzero(flags & bit) for side, bit in BOUNDARY_FLAGS.items()},
+        boundary_from_flags(flags),
         kind=kind, size=int(fh["tasks/size"][row]), seed=int(fh["tasks/seed"][row]),
         params={"distortion": settings["distortion"]} if kind == "tri" else {})
 

@@ -64,8 +64,9 @@ class EnsembleSettings:
 
     @classmethod
     def from_json(cls, text: str) -> EnsembleSettings:
-        data = json.loads(text)
-        data["anneal"] = AnnealSettings(**data["anneal"])
+        known = {f.name for f in dataclasses.fields(cls)}  # unknown keys: ignored
+        data = {k: v for k, v in json.loads(text).items() if k in known}
+        data["anneal"] = AnnealSettings.from_json(json.dumps(data["anneal"]))
         return cls(**data)
 
     def network(self, task: Task):
@@ -174,7 +175,7 @@ def _done_record(task: Task, net, result) -> dict:
     record = {
         "type": "done", "task": task.index, "status": layout.DONE,
         "positions": net.positions, "bonds": net.bonds,
-        "boundary": layout.boundary_flags(net.boundary, net.n_nodes),
+        "boundary": net.boundary_flags(),
         "n_nodes": net.n_nodes, "n_bonds": net.n_bonds,
         "removed_fraction": 1.0 - result.final_mask.sum() / n0,
         "dz": 2.0 * (int(result.final_mask.sum()) - n0) / net.n_nodes,
@@ -184,7 +185,7 @@ def _done_record(task: Task, net, result) -> dict:
         "n_steps": len(result.trajectory["T"]),
         "sigma2_initial": sigma2["initial"], "sigma2_final": sigma2["final"],
     }
-    for state in ("initial", "final", "best"):
+    for state in layout.MASKS:
         record[f"mask_{state}"] = getattr(result, f"{state}_mask").astype(np.uint8)
         for q in ("nu", "nu_x", "nu_y"):
             record[f"{q}_{state}"] = getattr(result, f"{state}_{q}")

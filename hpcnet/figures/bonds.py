@@ -2,10 +2,10 @@
 
 :func:`bond_scatter` (Fig. 1i) solves the x- and y-load responses of one network
 of the ensemble file (original, tuned up, tuned down) and plots every bond's
-normalised elongations (:mod:`hpcnet.mechanics.bond_statistics`, DESIGN.md §1).
-:func:`sigma_collapse`
-(Fig. 1j) needs no solves: it reads the ``sigma2_initial``/``sigma2_final`` and
-``nu_*`` columns that ``hpcnet anneal`` stored for every chain.
+normalised elongations (:mod:`hpcnet.mechanics.bond_statistics`; docs/physics.md,
+"Bond-level statistics"). :func:`sigma_collapse` (Fig. 1j) needs no solves: it
+reads the ``sigma2_initial``/``sigma2_final`` and ``nu_*`` columns that
+``hpcnet anneal`` stored for every chain.
 """
 
 from __future__ import annotations

@@ -77,20 +77,11 @@ def removed_bonds(results: EnsembleResults, row: int) -> np.ndarray:
 
 def tuning_panels(results: EnsembleResults, size: int | None = None, seed: int | None = None,
                   kinds: list[str] | None = None) -> Figure:
-    """Fig. 2: per kind, the network tuned down, the original, the network tuned up.
+    """Fig. 2: per kind (a row), the network tuned down, the original, the network tuned up.
 
-    Parameters
-    ----------
-    results : EnsembleResults
-    size : int, optional
-        Linear size L (default: the largest in the file).
-    seed : int, optional
-        Initial network (default: the smallest seed tuned both ways).
-    kinds : list of str, optional
-        Rows of the figure (default: every kind in the file, tri, delaunay, packing).
+    ``size``, ``seed`` and ``kinds`` choose as in :func:`hpcnet.figures.selection.tuning`.
     """
-    kinds = selection.kinds(results, kinds)
-    size = selection.size(results, size)
+    kinds, size = selection.tuning(results, size, kinds)
     fig = style.new_figure(WIDTH, ROW_HEIGHT * len(kinds))
     axes = fig.subplots(len(kinds), 3, squeeze=False)
     letters = iter(string.ascii_lowercase[3:])

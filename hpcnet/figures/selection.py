@@ -53,6 +53,25 @@ def size(results: EnsembleResults, wanted: int | None = None) -> int:
     return int(wanted)
 
 
+def tuning(results: EnsembleResults, size_wanted: int | None = None,
+           kinds_wanted: list[str] | None = None) -> tuple[list[str], int]:
+    """Kinds and size of a tuning figure (Figs. 1f-h, 2): one network per kind tuned both ways.
+
+    Parameters
+    ----------
+    results : EnsembleResults
+    size_wanted : int, optional
+        Linear size L (default: the largest in the file).
+    kinds_wanted : list of str, optional
+        Rows or panels (default: every kind in the file, tri, delaunay, packing).
+
+    The seed of each network is chosen by
+    :meth:`~hpcnet.ensemble.results.EnsembleResults.tuning_pair` (default: the
+    smallest seed tuned both ways).
+    """
+    return kinds(results, kinds_wanted), size(results, size_wanted)
+
+
 def target_color(target: float) -> str:
     """Colour of a tuning direction: ν decreased (target < 0), increased (> 0), or 0 (grey)."""
     if target < 0:

@@ -32,18 +32,9 @@ def tuning_curves(results: EnsembleResults, size: int | None = None, seed: int |
                   kinds: list[str] | None = None) -> Figure:
     """Fig. 1f-h: one panel per kind, ν against SA step for the chains tuned down and up.
 
-    Parameters
-    ----------
-    results : EnsembleResults
-    size : int, optional
-        Linear size L (default: the largest in the file).
-    seed : int, optional
-        Initial network (default: the smallest seed tuned both ways).
-    kinds : list of str, optional
-        Panels (default: every kind in the file, tri, delaunay, packing).
+    ``size``, ``seed`` and ``kinds`` choose as in :func:`hpcnet.figures.selection.tuning`.
     """
-    kinds = selection.kinds(results, kinds)
-    size = selection.size(results, size)
+    kinds, size = selection.tuning(results, size, kinds)
     fig = style.new_figure(PANEL_WIDTH * len(kinds), HEIGHT)
     axes = fig.subplots(1, len(kinds), squeeze=False)[0]
     for letter, kind, ax in zip(string.ascii_lowercase[5:], kinds, axes, strict=False):

@@ -1,5 +1,6 @@
 """CNN surrogates of Poisson's ratio (paper Fig. 5): datasets, models, DDP training, prediction.
 
-Everything here but :mod:`hpcnet.learn.dataset` and :mod:`hpcnet.learn.render`
-needs torch and torchvision (``make learn-deps``).
+Everything here but :mod:`hpcnet.learn.dataset`, :mod:`hpcnet.learn.render` and
+:mod:`hpcnet.learn.run_dir` (the run directory's format and settings) needs torch
+and torchvision (``make learn-deps``).
 """

@@ -50,7 +50,7 @@ from hpcnet import __version__
 from hpcnet.ensemble import layout
 from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.learn.render import RenderSettings, render
-from hpcnet.network import SIDES, Network
+from hpcnet.network import Network, boundary_from_flags
 from hpcnet.tools.atomic import part_path
 from hpcnet.tools.mpi import root_decides
 
@@ -205,14 +205,6 @@ def dense_matrix(net: Network) -> np.ndarray:
     return stiffness_matrix(net).toarray().astype(np.float32)
 
 
-def boundary_mask(net: Network) -> np.ndarray:
-    """(N,) uint8 bit mask of the boundary sets (bit k for ``SIDES[k]``)."""
-    mask = np.zeros(net.n_nodes, dtype=np.uint8)
-    for bit, side in enumerate(SIDES):
-        mask[net.boundary[side]] |= np.uint8(1 << bit)
-    return mask
-
-
 # ------------------------------------------------------------------- layout
 def _create_layout(fh, settings: DatasetSettings, n_nodes: int) -> None:
     """Create every dataset and attribute (collective: identical arguments on all ranks)."""
@@ -274,7 +266,7 @@ def _label_and_write(g, settings: DatasetSettings, index: int, n_nodes: int) -> 
     g["positions"][index] = net.positions
     g["bonds"][index] = bonds
     g["stiffness"][index] = stiffness
-    g["boundary"][index] = boundary_mask(net)
+    g["boundary"][index] = net.boundary_flags()
     if settings.wants_image(r):
         g["image"][index] = render(net, settings.render)
         g["has_image"][index] = 1
@@ -457,11 +449,10 @@ class LearnDataset:
         """Sample ``index``'s network, rebuilt from its stored arrays."""
         g = self.group
         nb = int(g["n_bonds"][index])
-        mask = g["boundary"][index]
         s = self.settings
         return Network.from_arrays(
             g["positions"][index], g["bonds"][index][:nb],
-            {side: np.flatnonzero(mask & (1 << bit)) for bit, side in enumerate(SIDES)},
+            boundary_from_flags(g["boundary"][index]),
             g["stiffness"][index][:nb], kind=s.kind, size=s.size,
             seed=int(g["net_seed"][index]),
             params={} if s.kind != "tri" else {"distortion": float(self.distortion[index])},

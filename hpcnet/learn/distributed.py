@@ -17,8 +17,7 @@ import torch
 import torch.distributed as dist
 
 from hpcnet.errors import HpcnetError
-
-DEVICES = ("auto", "cpu", "cuda")
+from hpcnet.learn.run_dir import DEVICES
 
 
 @dataclass(frozen=True)

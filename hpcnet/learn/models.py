@@ -21,8 +21,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from hpcnet.errors import HpcnetError
+from hpcnet.learn.run_dir import MODELS
 
-MODELS = ("alexnet-matrix", "resnet50-image")
 #: Smallest input side AlexNet's three max-pools accept.
 ALEXNET_MIN_SIDE = 63
 RESNET_MIN_SIDE = 32

@@ -13,6 +13,7 @@ from hpcnet.learn.dataset import DatasetSettings, dense_matrix
 from hpcnet.learn.distributed import pick_device
 from hpcnet.learn.models import InputSpec, Surrogate
 from hpcnet.learn.render import render
+from hpcnet.learn.run_dir import BEST
 from hpcnet.learn.train import load_checkpoint
 from hpcnet.network import Network
 
@@ -31,9 +32,9 @@ class Predictor:
     """
 
     def __init__(self, run_dir, device: str = "auto"):
-        path = Path(run_dir) / "best.pt"
+        path = Path(run_dir) / BEST
         if not path.is_file():
-            raise HpcnetError(f"{run_dir}: no trained model (best.pt) in this run directory")
+            raise HpcnetError(f"{run_dir}: no trained model ({BEST}) in this run directory")
         self.device = pick_device(device, 0)
         best = load_checkpoint(path, self.device)
         self.spec = InputSpec(**best["input"])

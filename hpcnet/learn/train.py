@@ -4,22 +4,13 @@ One function per stage: :func:`train_one_epoch`, :func:`evaluate`, and
 :func:`train`, which splits the dataset 6:2:2 (fixed by a seed), trains with
 AdamW on the standardised ν (MSE), evaluates the validation RMSE and R² after
 every epoch, keeps the best model, and finally scores it on the test split.
+The files of a run directory are listed in :mod:`hpcnet.learn.run_dir`.
 
 The batch size is global: each of P processes takes batch/P samples of every
 step, chosen by a :class:`~torch.utils.data.DistributedSampler` (also with
 P = 1), so a step sees the same samples whatever P is (ResNet-50's batch norm,
 though, sees each process's share). Rank 0 alone writes; every process reads
 checkpoints from the run directory, which must be on a file system they share.
-
-A run directory holds::
-
-    settings.json          the resolved settings, input spec, dataset settings, launch
-    split.json             split seed and the train/val/test sample indices
-    checkpoint.pt          the last epoch's full state (resume point)
-    best.pt                the model of the best validation RMSE (what predict loads)
-    metrics.json, .csv     per epoch: train loss, validation RMSE and R², lr, time
-    test.json              the best model's test RMSE and R², training time
-    test_predictions.csv   sample index, distortion, ν, predicted ν on the test split
 """
 
 from __future__ import annotations
@@ -29,7 +20,6 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -41,48 +31,15 @@ from torch.nn.parallel import DistributedDataParallel
 from hpcnet import __version__
 from hpcnet.errors import HpcnetError
 from hpcnet.learn import distributed as du
+from hpcnet.learn import run_dir as rd
 from hpcnet.learn.dataset import LearnDataset
 from hpcnet.learn.models import InputSpec, Surrogate, input_spec
+from hpcnet.learn.run_dir import SPLIT_FRACTIONS, TrainSettings
 from hpcnet.tools.atomic import atomic_open, atomic_path, write_text
 
 log = logging.getLogger("hpcnet")
 
-FORMAT = "hpcnet-run-1"
-SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
 PROGRESS_EVERY_S = 60.0
-ARTEFACTS = ("settings.json", "split.json", "checkpoint.pt", "best.pt", "metrics.json",
-             "metrics.csv", "test.json", "test_predictions.csv")
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """One training run. ``epochs``, ``device``, ``amp`` and ``workers`` may change on resume."""
-
-    model: str
-    dataset: str
-    epochs: int = 30
-    batch_size: int = 32
-    lr: float = 1e-4
-    weight_decay: float = 1e-4
-    dropout: float = 0.5
-    matrix_size: int | None = None
-    seed: int = 0
-    split_seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-    workers: int = 0
-
-    RESUMABLE_CHANGES = ("epochs", "device", "amp", "workers")
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def differences(self, stored: dict) -> list[str]:
-        """Settings that differ from ``stored`` and forbid resuming."""
-        return [f"{f.name}: {stored.get(f.name)!r} -> {getattr(self, f.name)!r}"
-                for f in fields(self)
-                if f.name not in self.RESUMABLE_CHANGES
-                and stored.get(f.name) != getattr(self, f.name)]
 
 
 # --------------------------------------------------------------------- data
@@ -197,8 +154,8 @@ def _atomic_torch_save(obj, path: Path) -> None:
 
 
 def _write_metrics(run_dir: Path, history: list[dict]) -> None:
-    write_text(run_dir / "metrics.json", json.dumps(history, indent=1))
-    with atomic_open(run_dir / "metrics.csv", newline="") as fh:
+    write_text(run_dir / rd.METRICS, json.dumps(history, indent=1))
+    with atomic_open(run_dir / rd.METRICS_CSV, newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(history[0]))
         writer.writeheader()
         writer.writerows(history)
@@ -210,7 +167,7 @@ def load_checkpoint(path: Path, device="cpu") -> dict:
         ckpt = torch.load(path, map_location=device, weights_only=True)
     except (OSError, RuntimeError, EOFError) as exc:
         raise HpcnetError(f"{path}: cannot read checkpoint: {exc}") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+    if not isinstance(ckpt, dict) or ckpt.get("format") != rd.RUN_FORMAT:
         raise HpcnetError(f"{path}: not an hpcnet training checkpoint")
     return ckpt
 
@@ -219,13 +176,13 @@ def _prepare_run_dir(settings: TrainSettings, run_dir: Path, force: bool) -> tup
     """Rank 0: ('fresh' | 'resume', '') or ('error', message)."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        ckpt_path = run_dir / "checkpoint.pt"
+        ckpt_path = run_dir / rd.CHECKPOINT
         if force:
-            for name in ARTEFACTS:
+            for name in rd.ARTEFACTS:
                 (run_dir / name).unlink(missing_ok=True)
             return "fresh", ""
         if not ckpt_path.exists():
-            if (run_dir / "best.pt").exists():
+            if (run_dir / rd.BEST).exists():
                 return "error", f"{run_dir} holds a run without checkpoint; pass --force"
             return "fresh", ""
         stored = load_checkpoint(ckpt_path)["settings"]
@@ -277,7 +234,7 @@ def _train(settings: TrainSettings, run_dir: Path, force: bool, env: du.DistEnv)
     state = {"epoch": 0, "best_val_rmse": math.inf, "best_epoch": 0, "history": [],
              "train_seconds": 0.0}
     if action == "resume":
-        ckpt = load_checkpoint(run_dir / "checkpoint.pt", env.device)
+        ckpt = load_checkpoint(run_dir / rd.CHECKPOINT, env.device)
         core.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
@@ -371,34 +328,34 @@ def _eval_loader(settings, indices, labels, spec: InputSpec, env: du.DistEnv):
 
 
 def _write_launch_files(run_dir, settings, spec, ds_settings, split, env) -> None:
-    info = {"format": FORMAT, "settings": settings.as_dict(), "input": spec.as_dict(),
+    info = {"format": rd.RUN_FORMAT, "settings": settings.as_dict(), "input": spec.as_dict(),
             "dataset_settings": ds_settings.as_dict(),
             "launch": {"world_size": env.world_size, "device": str(env.device),
                        "hpcnet": __version__, "torch": torch.__version__}}
-    write_text(run_dir / "settings.json", json.dumps(info, indent=1))
+    write_text(run_dir / rd.SETTINGS, json.dumps(info, indent=1))
     split_info = {"seed": settings.split_seed, "fractions": SPLIT_FRACTIONS,
                   **{k: v.tolist() for k, v in split.items()}}
-    write_text(run_dir / "split.json", json.dumps(split_info))
+    write_text(run_dir / rd.SPLIT, json.dumps(split_info))
 
 
 def _save_epoch(run_dir, settings, spec, ds_settings, core, optimizer, scheduler, scaler,
                 state, improved: bool) -> None:
-    common = {"format": FORMAT, "settings": settings.as_dict(), "input": spec.as_dict(),
+    common = {"format": rd.RUN_FORMAT, "settings": settings.as_dict(), "input": spec.as_dict(),
               "dataset_settings": ds_settings.to_json(), "model": core.state_dict()}
     if improved:
         _atomic_torch_save({**common, "epoch": state["epoch"],
-                            "val": state["history"][-1]}, run_dir / "best.pt")
+                            "val": state["history"][-1]}, run_dir / rd.BEST)
     _atomic_torch_save({**common, **state, "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict()},
-                       run_dir / "checkpoint.pt")
+                       run_dir / rd.CHECKPOINT)
     _write_metrics(run_dir, state["history"])
 
 
 def _test(run_dir, settings, spec, split, labels, distortion, state, env, amp_dtype) -> dict:
     """Score the best model on the test split; rank 0 writes test.json and the predictions."""
-    if not (run_dir / "best.pt").exists():
+    if not (run_dir / rd.BEST).exists():
         raise HpcnetError(f"{run_dir}: no best model (no epoch completed)")
-    best = load_checkpoint(run_dir / "best.pt", env.device)
+    best = load_checkpoint(run_dir / rd.BEST, env.device)
     core = Surrogate(spec, settings.dropout).to(env.device)
     core.load_state_dict(best["model"])
     metrics, idx, pred = evaluate(core, _eval_loader(settings, split["test"], labels, spec, env),
@@ -412,11 +369,11 @@ def _test(run_dir, settings, spec, split, labels, distortion, state, env, amp_dt
         idx = np.concatenate([s[0] for s in shards])
         pred = np.concatenate([s[1] for s in shards])
         order = np.argsort(idx)
-        lines = ["index,distortion,nu,nu_pred"] + [
+        lines = [",".join(rd.PREDICTION_COLUMNS)] + [
             f"{i},{float(distortion[i])!r},{float(labels[i])!r},{float(p)!r}"
             for i, p in zip(idx[order], pred[order], strict=True)]
-        write_text(run_dir / "test_predictions.csv", "\n".join(lines) + "\n")
-        write_text(run_dir / "test.json", json.dumps(result, indent=1))
+        write_text(run_dir / rd.PREDICTIONS, "\n".join(lines) + "\n")
+        write_text(run_dir / rd.TEST, json.dumps(result, indent=1))
         log.info("test (best epoch %d): RMSE %.4f, R² %.4f on %d samples; training %.0f s",
                  best["epoch"], metrics["rmse"], metrics["r2"], metrics["n"],
                  state["train_seconds"])

@@ -1,4 +1,4 @@
-"""Bond-level response statistics (DESIGN.md §1, paper Fig. 1i-j).
+"""Bond-level response statistics (docs/physics.md, paper Fig. 1i-j).
 
 Each bond b gives a point ``p_b = (δl_b(u_x)/ε_xx(u_x), δl_b(u_y)/ε_yy(u_y))``:
 its elongation ``δl_b = e_b·(u_j − u_i)`` under the x-load divided by that

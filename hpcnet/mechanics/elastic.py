@@ -1,4 +1,4 @@
-"""Linear elastic response and Poisson's ratio with PETSc (DESIGN.md §1).
+"""Linear elastic response and Poisson's ratio with PETSc (docs/physics.md).
 
 Uniaxial traction loads on the boundary sets, projected onto the range of K;
 the response is the minimum-norm solution ``u = K⁺ f``. PETSc solves the

@@ -1,4 +1,4 @@
-"""Poisson's ratio from normal modes: weights, ν', two-mode estimate (DESIGN.md §1, Fig. 4).
+"""Poisson's ratio from normal modes: weights, ν', two-mode estimate (docs/physics.md, Fig. 4).
 
 Pure numpy on the arrays of :class:`~hpcnet.mechanics.modes.Modes` and the elastic
 responses, except :func:`analyse`, which computes both for a network.

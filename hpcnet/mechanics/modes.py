@@ -1,4 +1,4 @@
-"""Normal modes of the dynamical matrix D = K (unit masses) with SLEPc (DESIGN.md §1).
+"""Normal modes of the dynamical matrix D = K (unit masses) with SLEPc (docs/physics.md).
 
 :func:`lowest_modes` finds the k lowest non-rigid modes: SLEPc's Krylov-Schur
 on K with shift-and-invert about a small negative target (so that ``K − σI``

@@ -1,7 +1,7 @@
 """Stiffness (= dynamical) matrix, rigid-body modes and their PETSc form.
 
 ``K = Σ_b k_b b_b b_bᵀ`` with ``b_b`` carrying ``+e_b`` on node j's two DOFs
-and ``-e_b`` on node i's (DESIGN.md §1). With unit masses ``D = K``.
+and ``-e_b`` on node i's (docs/physics.md). With unit masses ``D = K``.
 """
 
 from __future__ import annotations
