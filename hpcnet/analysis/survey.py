@@ -65,7 +65,8 @@ def mechanism_numbers(mech: Mechanism, omega: np.ndarray) -> dict:
     ``omega_plus``/``omega_minus`` and ``nu_prime_plus``/``nu_prime_minus``: ω
     and ν'_x of the heaviest modes with ν' > 0 (ω⁺) and ν' < 0 (ω⁻), NaN when
     no computed mode has that sign. ``n90_x``/``n90_y``: how many modes, largest
-    weight first, hold 90% of that response; ``n90`` is the larger of the two (enough for both loads).
+    weight first, hold 90% of that response; ``n90`` is the larger of the two
+    (enough for both loads).
     ``n90low_*`` count in order of frequency instead (the k a truncation needs).
     Counts are NaN where all computed modes together hold less than 90%.
     ``captured`` is the mean share of the responses the computed modes hold (1
