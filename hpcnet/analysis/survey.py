@@ -38,9 +38,11 @@ log = logging.getLogger(__name__)
 FULL_MAX_NODES = 1024
 #: Columns of a survey row, in CSV order. Identification first, then the numbers.
 ID_COLUMNS = ("kind", "size", "seed", "target", "mask", "task")
-NUMBER_COLUMNS = ("nu", "nu_x", "nu_y", "two_mode", "two_mode_x", "two_mode_y", "top2_weight",
-                  "n90", "n90_x", "n90_y", "n90low_x", "n90low_y", "sigma2", "fraction_13",
-                  "modes", "captured")
+NUMBER_COLUMNS = ("nu", "nu_x", "nu_y", "two_mode", "two_mode_x", "two_mode_y",
+                  "exact_two_mode", "exact_two_mode_x", "exact_two_mode_y", "top2_weight",
+                  "weight_1", "weight_2", "omega_plus", "omega_minus", "nu_prime_plus",
+                  "nu_prime_minus", "n90", "n90_x", "n90_y", "n90low_x", "n90low_y", "sigma2",
+                  "fraction_13", "modes", "captured")
 COLUMNS = ID_COLUMNS + NUMBER_COLUMNS
 _TEXT, _INTEGER = ("kind", "mask"), ("size", "seed", "task")
 
@@ -49,27 +51,46 @@ def _count(count: int | None) -> float:
     return math.nan if count is None else float(count)
 
 
-def mechanism_numbers(mech: Mechanism, n_modes: int) -> dict:
+def _at(values: np.ndarray, index: int | None) -> float:
+    return math.nan if index is None else float(values[index])
+
+
+def mechanism_numbers(mech: Mechanism, omega: np.ndarray) -> dict:
     """The mechanism's numbers for one network (the keys of :data:`NUMBER_COLUMNS` but σ²).
 
-    ``top2_weight`` is the weight of the two largest modes, mean over the x and
-    y loads. ``n90_x``/``n90_y``: how many modes, largest weight first, hold 90%
-    of that response; ``n90`` is the larger of the two (enough for both loads).
+    ``omega`` are the computed modes' frequencies. ``two_mode*`` is the paper's
+    ν̄', ``exact_two_mode*`` the exact two-mode ν̂₂. ``top2_weight`` is the
+    weight of the two largest modes, mean over the x and y loads;
+    ``weight_1``/``weight_2`` are the two largest mean weights |C_ω|².
+    ``omega_plus``/``omega_minus`` and ``nu_prime_plus``/``nu_prime_minus``: ω
+    and ν'_x of the heaviest modes with ν' > 0 (ω⁺) and ν' < 0 (ω⁻), NaN when
+    no computed mode has that sign. ``n90_x``/``n90_y``: how many modes, largest
+    weight first, hold 90% of that response; ``n90`` is the larger of the two
+    (enough for both loads).
     ``n90low_*`` count in order of frequency instead (the k a truncation needs).
     Counts are NaN where all computed modes together hold less than 90%.
     ``captured`` is the mean share of the responses the computed modes hold (1
     for the full spectrum).
     """
     loads = (mech.x, mech.y)
+    heaviest = np.sort(mech.weights)[::-1]
+    peaks = mech.peaks()
     n90 = [_count(modes_for_fraction(load.weights)) for load in loads]
     low = [_count(modes_for_fraction(load.weights, largest_first=False)) for load in loads]
     return {
         "nu": mech.nu, "nu_x": mech.x.nu, "nu_y": mech.y.nu, "two_mode": mech.two_mode,
         "two_mode_x": mech.x.two_mode, "two_mode_y": mech.y.two_mode,
+        "exact_two_mode": mech.exact_two_mode, "exact_two_mode_x": mech.x.exact_two_mode,
+        "exact_two_mode_y": mech.y.exact_two_mode,
         "top2_weight": float(np.mean([load.weights[load.top2].sum() for load in loads])),
+        "weight_1": float(heaviest[0]),
+        "weight_2": float(heaviest[1]) if len(heaviest) > 1 else math.nan,
+        "omega_plus": _at(omega, peaks[0]), "omega_minus": _at(omega, peaks[1]),
+        "nu_prime_plus": _at(mech.x.nu_prime, peaks[0]),
+        "nu_prime_minus": _at(mech.x.nu_prime, peaks[1]),
         "n90": max(n90), "n90_x": n90[0], "n90_y": n90[1],
         "n90low_x": low[0], "n90low_y": low[1],
-        "modes": float(n_modes), "captured": 0.5 * (mech.x.captured + mech.y.captured),
+        "modes": float(len(omega)), "captured": 0.5 * (mech.x.captured + mech.y.captured),
     }
 
 
@@ -95,7 +116,7 @@ def network_row(net: Network, k: int = 20, full: bool | None = None,
         full = net.n_nodes <= full_max_nodes
     modes = all_modes(net, comm) if full else lowest_modes(net, min(k, net.n_dof - 3), comm)
     bonds = statistics(net, bond_points(net, u_x, u_y))
-    numbers = {**mechanism_numbers(mechanism(net.positions, modes, u_x, u_y), modes.k),
+    numbers = {**mechanism_numbers(mechanism(net.positions, modes, u_x, u_y), modes.omega),
                "sigma2": bonds.sigma2, "fraction_13": bonds.fraction_13}
     return {column: numbers[column] for column in NUMBER_COLUMNS}
 

@@ -63,7 +63,8 @@ def command(network, k, full, output, force, as_json):
       /response/{x,y}/weights       (k,)   |C_i|^2
       /response/{x,y}/nu_prime      (k,)   nu'_x (resp. nu'_y) of each mode
       /response/{x,y}/truncated     (k,)   nu_x (nu_y) from the n lowest modes
-      /response/{x,y} attrs: nu, captured, two_mode, top2,
+      /response/{x,y} attrs: nu, captured, two_mode, top2, exact_two_mode (nu_hat2),
+                       strain_top2 (its two modes),
                        modes_for_90 (fewest modes holding 90%; -1 if k too small)
     """
     from hpcnet.mechanics.elastic import ElasticSolver
@@ -122,10 +123,13 @@ def summary(network: Path, net: Network, modes, mech) -> dict:
            "nodes": net.n_nodes, "bonds": net.n_bonds, "k": modes.k,
            "complete": modes.complete, "solver": modes.solver,
            "nu": mech.nu, "two_mode": _number(mech.two_mode),
+           "exact_two_mode": _number(mech.exact_two_mode),
            "truncated": _number(mech.truncated), "omega": _numbers(modes.omega)}
     for load in (mech.x, mech.y):
         out[load.axis] = {
             "nu": load.nu, "two_mode": _number(load.two_mode), "top2": load.top2.tolist(),
+            "exact_two_mode": _number(load.exact_two_mode),
+            "strain_top2": load.strain_top2.tolist(),
             "captured": load.captured, "truncated": _number(load.truncated[-1]),
             "modes_for_90": modes_for_fraction(load.weights, 0.9),
             "weights": _numbers(load.weights), "nu_prime": _numbers(load.nu_prime),
@@ -152,11 +156,13 @@ def _print_summary(network: Path, net: Network, modes, mech) -> None:
     for load in (mech.x, mech.y):
         a = load.axis
         top = ", ".join(str(i) for i in load.top2)
+        strain_top = ", ".join(str(i) for i in load.strain_top2)
         click.echo(f"  {a}-load: nu_{a} = {load.nu:+.8f}  captured weight {load.captured:.6f}  "
                    f"top-2 modes {top} -> nu_bar'_{a} = {load.two_mode:+.6f}  "
-                   f"truncated nu_{a} = {load.truncated[-1]:+.8f}")
+                   f"top-2 strain modes {strain_top} -> nu_hat2_{a} = "
+                   f"{load.exact_two_mode:+.6f}  truncated nu_{a} = {load.truncated[-1]:+.8f}")
     click.echo(f"  nu = {mech.nu:+.8f}   nu_bar' = {mech.two_mode:+.6f}   "
-               f"truncated nu = {mech.truncated:+.8f}")
+               f"nu_hat2 = {mech.exact_two_mode:+.6f}   truncated nu = {mech.truncated:+.8f}")
 
 
 @contextlib.contextmanager
@@ -178,7 +184,8 @@ def write_h5(path: Path, network: Path, net: Network, modes, mech, u: dict) -> N
         fh.attrs.update({
             "hpcnet_version": __version__, "network_file": str(network), "k": modes.k,
             "complete": modes.complete, "nu": mech.nu, "nu_x": mech.x.nu, "nu_y": mech.y.nu,
-            "two_mode": mech.two_mode, "truncated": mech.truncated,
+            "two_mode": mech.two_mode, "exact_two_mode": mech.exact_two_mode,
+            "truncated": mech.truncated,
             "solver": json.dumps(modes.solver), "petsc_options": json.dumps(options_snapshot()),
         })
         net.write_h5(fh.create_group(H5_GROUP))
@@ -197,4 +204,6 @@ def write_h5(path: Path, network: Path, net: Network, modes, mech, u: dict) -> N
             needed = modes_for_fraction(load.weights, 0.9)
             group.attrs.update({"nu": load.nu, "captured": load.captured,
                                 "two_mode": load.two_mode, "top2": load.top2,
+                                "exact_two_mode": load.exact_two_mode,
+                                "strain_top2": load.strain_top2,
                                 "modes_for_90": -1 if needed is None else needed})

@@ -9,7 +9,10 @@ on mode i and weight ``|C_i|²``; the weights of all non-rigid modes sum to 1.
 A mode's effective Poisson's ratio treats ``φ_i`` as a displacement field.
 The strain is linear in the field, so with ``ε_i = ε(φ_i)``
 ``ν_x = −Σ_i C_i ε_i,yy / Σ_i C_i ε_i,xx`` exactly over all modes; the sums
-cut at the n lowest modes give the truncated decomposition.
+cut at the n lowest modes give the truncated decomposition. Cut instead to
+the two modes of largest loaded-strain contribution ``|C_i ε_i,aa|`` they give
+the exact two-mode estimate ν̂₂, which equals ν when those two modes carry the
+whole response (docs/physics.md, "Modes").
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ class LoadDecomposition:
         ν̄'_axis: the weight-averaged ν' of those two modes.
     truncated : (k,) array
         ``truncated[n-1]``: ν_axis from the n lowest modes only.
+    strain_top2 : (2,) int array
+        Indices of the two modes of largest loaded-strain contribution ``|C_i ε_i,aa|``.
+    exact_two_mode : float
+        ν̂₂_axis: the exact decomposition truncated to those two modes.
     """
 
     axis: str
@@ -58,6 +65,8 @@ class LoadDecomposition:
     top2: np.ndarray
     two_mode: float
     truncated: np.ndarray
+    strain_top2: np.ndarray
+    exact_two_mode: float
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,11 @@ class Mechanism:
     def two_mode(self) -> float:
         """ν̄' = (ν̄'_x + ν̄'_y)/2."""
         return 0.5 * (self.x.two_mode + self.y.two_mode)
+
+    @property
+    def exact_two_mode(self) -> float:
+        """ν̂₂ = (ν̂₂,x + ν̂₂,y)/2."""
+        return 0.5 * (self.x.exact_two_mode + self.y.exact_two_mode)
 
     @property
     def truncated(self) -> float:
@@ -130,6 +144,21 @@ def two_mode_estimate(weights: np.ndarray, nu_prime: np.ndarray) -> tuple[float,
     return float(w @ nu_prime[top2]), top2
 
 
+def exact_two_mode_estimate(coefficients: np.ndarray, strains: np.ndarray,
+                            axis: str) -> tuple[float, np.ndarray]:
+    """ν̂₂ and the indices of its two modes: those of largest ``|C_i ε_i,aa|``.
+
+    ``ν̂₂,x = −Σ_two C_i ε_i,yy / Σ_two C_i ε_i,xx`` (likewise y): the exact
+    decomposition of ν kept to those two modes.
+    """
+    a = AXES.index(axis)
+    b = 1 - a
+    along, across = coefficients * strains[:, a, a], coefficients * strains[:, b, b]
+    two = np.argsort(np.abs(along), kind="stable")[::-1][:2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(-across[two].sum() / along[two].sum()), two
+
+
 def truncated_poisson(coefficients: np.ndarray, strains: np.ndarray, axis: str) -> np.ndarray:
     """ν_axis rebuilt from the n lowest modes, for n = 1..k (a (k,) array)."""
     a = AXES.index(axis)
@@ -169,12 +198,14 @@ def decompose(positions: np.ndarray, modes: Modes, u: np.ndarray, axis: str,
     weights = coefficients**2
     nu_prime = mode_poisson(strains, axis)
     two_mode, top2 = two_mode_estimate(weights, nu_prime)
+    exact_two_mode, strain_top2 = exact_two_mode_estimate(coefficients, strains, axis)
     return LoadDecomposition(
         axis=axis,
         nu=float(poisson_of_strain(affine_strain(positions, u), axis)),
         coefficients=coefficients, weights=weights, captured=float(weights.sum()),
         nu_prime=nu_prime, top2=top2, two_mode=two_mode,
         truncated=truncated_poisson(coefficients, strains, axis),
+        strain_top2=strain_top2, exact_two_mode=exact_two_mode,
     )
 
 
