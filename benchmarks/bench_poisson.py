@@ -91,7 +91,11 @@ def cholmod_nu(net) -> float:
 
 
 def dense_nu(net) -> float:
-    return script_nu(net, lambda A: (lambda f, A=A.toarray(): np.linalg.solve(A, f)))
+    def factorise(A):
+        dense = A.toarray()
+        return lambda f: np.linalg.solve(dense, f)
+
+    return script_nu(net, factorise)
 
 
 def slepc_nu(net) -> float:

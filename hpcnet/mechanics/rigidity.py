@@ -39,11 +39,15 @@ LL_OPTIONS = {"mat_cholmod_final_asis": False, "mat_cholmod_final_ll": True}
 
 
 def prefer_ll(prefix: str) -> None:
-    """Make CHOLMOD factorise ``LLᵀ`` under ``prefix``, for each setting the user left alone."""
+    """Make CHOLMOD factorise ``LLᵀ``, quietly, under ``prefix``, where the user left it alone.
+
+    A floppy network stopping the factorisation is an expected outcome, not
+    worth CHOLMOD's warning.
+    """
     from petsc4py import PETSc
 
     options = PETSc.Options()
-    for name, value in LL_OPTIONS.items():
+    for name, value in {**LL_OPTIONS, "mat_cholmod_print": 0}.items():
         if not options.hasName(prefix + name):
             options.setValue(prefix + name, value)
 

@@ -129,7 +129,7 @@ def to_petsc(A: sp.csr_matrix, comm):
     """A PETSc AIJ matrix on ``comm`` holding ``A``; rows split by node pairs.
 
     Every rank passes the same global ``A`` and keeps its own row block. On
-    one rank the matrix shares ``A``'s arrays: ``A`` must outlive it unchanged.
+    one rank the matrix shares ``A``'s arrays (sorted): changing ``A`` changes it.
     Collective on ``comm``.
     """
     from petsc4py import PETSc
@@ -139,7 +139,9 @@ def to_petsc(A: sp.csr_matrix, comm):
                 B.indices.astype(PETSc.IntType, copy=False), B.data)
 
     if comm.getSize() == 1:  # wraps A's arrays, no copy
-        M = PETSc.Mat().createAIJWithArrays(A.shape, csr(A), comm=comm)
+        M = PETSc.Mat().createAIJWithArrays(A.shape, csr(A.sorted_indices()
+                                                         if not A.has_sorted_indices else A),
+                                            comm=comm)
     else:
         rstart, rend = dof_range(A.shape[0], comm)
         M = PETSc.Mat().createAIJ(
