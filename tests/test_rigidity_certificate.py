@@ -142,3 +142,24 @@ def test_default_solver_is_certified_by_the_shift():
     with ElasticSolver(generate("tri", 5, 0)) as solver:
         assert shift_certifies(solver.ksp)
         assert solver._shifted is not None
+
+
+@pytest.mark.parametrize("floppy", [True, False])
+def test_rigidity_options_reach_the_eigensolver(floppy):
+    """-rigidity_* options reach SLEPc: in the floppy count, and in the SLEPc certificate."""
+    net, bond = dangling_node()
+    net = near_threshold(net, bond, 0.5) if floppy else net
+    keys = {"rigidity_eps_type": "nosuchsolver"}
+    if not floppy:  # a rigid network meets SLEPc only without the shifted certificate
+        keys["slepcpath_mat_cholmod_final_ll"] = "0"
+    opts = PETSc.Options()
+    for key, value in keys.items():
+        opts.setValue(key, value)
+    try:
+        with pytest.raises(PETSc.Error):
+            ElasticSolver(net, prefix="slepcpath_")
+    finally:
+        for key in keys:
+            opts.delValue(key)
+    with ElasticSolver(generate("tri", 5, 0), prefix="slepcpath_") as solver:  # options gone
+        assert np.isfinite(solver.poisson().nu)

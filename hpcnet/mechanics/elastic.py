@@ -115,7 +115,8 @@ class ElasticSolver:
         pc.setFactorSolverType("cholmod" if self.comm.getSize() == 1 else "mumps")
         self.ksp.setTolerances(rtol=1e-12, atol=1e-50)
         self.ksp.setOptionsPrefix(prefix)
-        prefer_ll(prefix)
+        if self.comm.getSize() == 1:
+            prefer_ll(prefix)
         self.ksp.setFromOptions()
         self._gather, self._full = PETSc.Scatter.toAll(self._x)
         self._cholmod_ll = shift_certifies(self.ksp)
