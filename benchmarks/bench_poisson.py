@@ -3,7 +3,8 @@
 * ``hpcnet``: :func:`hpcnet.poisson_ratio`, with its rigidity certificate (the
   Cholesky factorisation of the pinned K shifted by the zero-mode threshold).
 * ``slepc``: hpcnet with the previous certificate (SLEPc's smallest eigenvalue
-  on the factor of K, some 16 solves), forced by ``-mat_cholmod_final_ll 0``.
+  on the factor of K, some 16 solves) and CHOLMOD's own settings, forced by
+  ``-mat_cholmod_final_ll 0 -mat_cholmod_supernodal_switch 40``.
 * ``bare``: a plain scipy script that certifies nothing: assemble K, pin
   three DOFs, ``scipy.sparse.linalg.splu``, solve the two loads, ν.
 * ``cholmod``: the same script with CHOLMOD called directly (scikit-sparse),
@@ -102,6 +103,7 @@ def slepc_nu(net) -> float:
     """hpcnet with the previous, SLEPc certificate (see the module notes)."""
     opts = PETSc.Options()
     opts.setValue("slepccert_mat_cholmod_final_ll", False)
+    opts.setValue("slepccert_mat_cholmod_supernodal_switch", 40)  # CHOLMOD's own default
     with ElasticSolver(net, prefix="slepccert_") as solver:
         return solver.poisson().nu
 

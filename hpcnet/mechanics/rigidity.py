@@ -21,6 +21,7 @@ from __future__ import annotations
 import scipy.sparse as sp
 
 from hpcnet.errors import SolverError
+from hpcnet.tools.petsc_env import set_default_options
 
 #: An eigenvalue below ZERO_TOL × (mean diagonal of K) counts as a zero mode.
 ZERO_TOL = 1e-9
@@ -44,12 +45,7 @@ def prefer_ll(prefix: str) -> None:
     A floppy network stopping the factorisation is an expected outcome, not
     worth CHOLMOD's warning.
     """
-    from petsc4py import PETSc
-
-    options = PETSc.Options()
-    for name, value in {**LL_OPTIONS, "mat_cholmod_print": 0}.items():
-        if not options.hasName(prefix + name):
-            options.setValue(prefix + name, value)
+    set_default_options(prefix, {**LL_OPTIONS, "mat_cholmod_print": 0})
 
 
 def shift_certifies(ksp) -> bool:
