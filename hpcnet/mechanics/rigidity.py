@@ -8,12 +8,12 @@ extra zero mode, and a network is rigid exactly when ``λ_min(Kp) > τ``.
 Three tools. The certificate (:func:`shift_certifies`): a Cholesky
 factorisation ``LLᵀ`` of ``Kp − τI`` exists if and only if ``λ_min(Kp) > τ``;
 CHOLMOD set to ``LLᵀ`` (:func:`prefer_ll`) stops at the first non-positive
-pivot, so the factorisation itself is the verdict, at no extra solve. :func:`smallest_eigenvalue`
-reuses a solver's factorisation of ``Kp`` (shift-and-invert about 0, some 16
-solves), for solvers whose factorisation does not report indefiniteness.
-:func:`count_zero_modes` counts the zero modes with its own factorisation of
-``Kp + δI`` (always definite), which is only paid for floppy networks.
-Options prefix ``rigidity_``.
+pivot, so the factorisation itself is the verdict, at no extra solve.
+:func:`smallest_eigenvalue` reuses a solver's factorisation of ``Kp``
+(shift-and-invert about 0, some 16 solves), for solvers whose factorisation
+does not report indefiniteness. :func:`count_zero_modes` counts the zero modes
+with its own factorisation of ``Kp + δI`` (always definite), which is only
+paid for floppy networks. Options prefix ``rigidity_``.
 """
 
 from __future__ import annotations
