@@ -11,8 +11,10 @@
   where it is installed.
 * ``dense``: the paper-era ``numpy.linalg.solve`` on the pinned matrix (small L).
 
-Times are the best of ``--repeats`` runs in one process, the contenders
-interleaved so that a busy machine slows them alike (dense apart, best of 3).
+Times are the best of ``--repeats`` rounds in one process, the contenders
+interleaved (in rotating order) so that a busy machine slows them alike; the
+ratios are the median over rounds of each round's ratio, which a busy machine
+disturbs less than a ratio of bests (dense apart, best of 3, no ratio).
 The second table splits hpcnet's time: assembly (K, pinned K, PETSc wrap),
 factorisation of the shifted pinned K (which is the certificate: no further
 work is spent on it), and the solves (conjugate gradients on that factor, both
@@ -134,15 +136,16 @@ def cholmod_available() -> bool:
     return True
 
 
-def best_times(contenders: dict, repeats: int) -> tuple[dict, dict]:
-    """Best time and last value of each contender, run interleaved."""
-    best, value = dict.fromkeys(contenders, np.inf), {}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
+def timings(contenders: dict, repeats: int) -> tuple[dict, dict]:
+    """Each contender's times (one per round) and last value; rounds rotate the order."""
+    names = list(contenders)
+    times, value = {name: [] for name in names}, {}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
             t = time.perf_counter()
-            value[name] = fn()
-            best[name] = min(best[name], time.perf_counter() - t)
-    return best, value
+            value[name] = contenders[name]()
+            times[name].append(time.perf_counter() - t)
+    return times, value
 
 
 def split(net, repeats: int) -> dict:
@@ -168,7 +171,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="16,32,64,128",
                         help="comma-separated L (default: 16,32,64,128)")
-    parser.add_argument("--repeats", type=int, default=7, help="best of this many (default: 7)")
+    parser.add_argument("--repeats", type=int, default=9,
+                        help="rounds per size (default: 9)")
     parser.add_argument("--distortion", type=float, default=0.3,
                         help="tri lattice distortion (default: 0.3)")
     args = parser.parse_args()
@@ -179,7 +183,7 @@ def main() -> None:
         print("(scikit-sparse is not installed: no direct-CHOLMOD column)")
     head = (f"{'L':>4} {'dofs':>6} {'hpcnet':>9} {'slepc':>9} {'bare':>9} {'cholmod':>9} "
             f"{'dense':>9} {'bare/hpc':>8} {'chol/hpc':>8} {'slepc/hpc':>9} {'max|dnu|':>9}")
-    print("time per ν [s]\n" + head)
+    print("time per ν [s] (best of the rounds); ratios: median over rounds\n" + head)
     splits = {}
     for L in sizes:
         net = generate("tri", L, 0, distortion=args.distortion)
@@ -188,24 +192,27 @@ def main() -> None:
                       "bare": lambda net=net: splu_nu(net)}
         if have_cholmod:
             contenders["cholmod"] = lambda net=net: cholmod_nu(net)
-        t, nu = best_times(contenders, args.repeats)
+        times, nu = timings(contenders, args.repeats)
         if L <= DENSE_MAX_SIZE:  # apart: its large arrays would slow the others' next run
-            t_dense, nu_dense = best_times({"dense": lambda net=net: dense_nu(net)}, 3)
-            t, nu = {**t, **t_dense}, {**nu, **nu_dense}
+            dense_times, nu_dense = timings({"dense": lambda net=net: dense_nu(net)}, 3)
+            times, nu = {**times, **dense_times}, {**nu, **nu_dense}
         dnu = max(abs(v - nu["hpcnet"]) for v in nu.values())
 
-        def cell(name, t=t):
-            return f"{t[name]:>9.4f}" if name in t else f"{'-':>9}"
+        def cell(name, times=times):
+            return f"{min(times[name]):>9.4f}" if name in times else f"{'-':>9}"
 
-        def ratio(name, width, t=t):
-            return f"{t[name] / t['hpcnet']:>{width - 1}.2f}x" if name in t else f"{'-':>{width}}"
+        def ratio(name, width, times=times):
+            """Median over rounds of this round's time over hpcnet's (robust to load)."""
+            if name not in times:
+                return f"{'-':>{width}}"
+            paired = np.median(np.divide(times[name], times["hpcnet"]))
+            return f"{paired:>{width - 1}.2f}x"
 
         print(f"{L:>4} {net.n_dof:>6} {cell('hpcnet')} {cell('slepc')} {cell('bare')} "
               f"{cell('cholmod')} {cell('dense')} {ratio('bare', 8)} {ratio('cholmod', 8)} "
               f"{ratio('slepc', 9)} {dnu:>9.1e}", flush=True)
-        t_nocert, _ = best_times({"no cert.": lambda net=net: no_certificate_nu(net)},
-                                 args.repeats)
-        splits[L] = {**split(net, args.repeats), **t_nocert}
+        nocert, _ = timings({"no cert.": lambda net=net: no_certificate_nu(net)}, args.repeats)
+        splits[L] = {**split(net, args.repeats), "no cert.": min(nocert["no cert."])}
     print("\nhpcnet's time by phase [s] (best of each)")
     print(f"{'L':>4} {'assembly':>9} {'factor+cert':>11} {'solves':>9} {'no cert.':>9}")
     for L, s in splits.items():
