@@ -95,7 +95,9 @@ class ElasticSolver:
 
     Collective on ``comm`` (mpi4py or PETSc, default ``COMM_SELF``). Raises
     :class:`~hpcnet.errors.FloppyNetworkError` for a floppy network.
-    Use as a context manager, or call :meth:`destroy`.
+    Use as a context manager, or call :meth:`destroy`. On the default path
+    ``ksp`` holds the factorisation of the shifted ``Kp − τI`` (see the module
+    notes); :meth:`solve` is the way to solve with it.
     """
 
     def __init__(self, net: Network, comm=None, prefix: str = "elastic_",
