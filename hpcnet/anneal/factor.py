@@ -19,6 +19,7 @@ from hpcnet.anneal.bondsystem import BondSystem
 from hpcnet.errors import FloppyNetworkError, SolverError
 from hpcnet.mechanics.rigidity import ZERO_TOL, smallest_eigenvalue
 from hpcnet.mechanics.strain import poisson_pair
+from hpcnet.tools.petsc_env import set_default_options
 
 #: Accepted states keep their smallest pinned eigenvalue above RIGID_MARGIN × ZERO_TOL × (mean
 #: diagonal): ten times the threshold below which ElasticSolver calls a network floppy.
@@ -57,10 +58,8 @@ class PinnedFactor:
 
         self.system = system
         n = system.n_dof
-        options = PETSc.Options()
-        if not options.hasName(prefix + "mat_cholmod_print"):
-            # a floppy proposal is an expected outcome, not worth CHOLMOD's warning
-            options.setValue(prefix + "mat_cholmod_print", 0)
+        # a floppy proposal is an expected outcome, not worth CHOLMOD's warning
+        set_default_options(prefix, {"mat_cholmod_print": 0})
         self.A = PETSc.Mat().createAIJ(
             size=(n, n), csr=(system.indptr, system.indices, system.pinned_values(mask)),
             comm=PETSc.COMM_SELF)

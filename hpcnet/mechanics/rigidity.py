@@ -1,14 +1,19 @@
-"""Floppiness: zero modes beyond the three rigid-body ones, with SLEPc.
+"""Floppiness: zero modes beyond the three rigid-body ones.
 
 The three pinned DOFs of :func:`~hpcnet.mechanics.stiffness.pinned_dofs` remove the
-rigid-body motions, so every zero eigenvalue of the pinned stiffness matrix
-``Kp`` is one extra zero mode.
+rigid-body motions, so every eigenvalue of the pinned stiffness matrix ``Kp``
+at or below the threshold ``τ = ZERO_TOL × (mean diagonal of Kp)`` is one
+extra zero mode, and a network is rigid exactly when ``λ_min(Kp) > τ``.
 
-Two paths: :func:`smallest_eigenvalue` reuses a solver's existing
-factorisation of ``Kp`` (shift-and-invert about 0 costs a few triangular
-solves), which is all a rigid network needs; :func:`count_zero_modes` counts
-the zero modes with its own factorisation of ``Kp + δI`` (always definite),
-which is only paid for floppy networks. Options prefix ``rigidity_``.
+Three tools. The certificate (:func:`shift_certifies`): a Cholesky
+factorisation ``LLᵀ`` of ``Kp − τI`` exists if and only if ``λ_min(Kp) > τ``;
+CHOLMOD set to ``LLᵀ`` (:func:`prefer_ll`) stops at the first non-positive
+pivot, so the factorisation itself is the verdict, at no extra solve.
+:func:`smallest_eigenvalue` reuses a solver's factorisation of ``Kp``
+(shift-and-invert about 0, some 16 solves), for solvers whose factorisation
+does not report indefiniteness. :func:`count_zero_modes` counts the zero modes
+with its own factorisation of ``Kp + δI`` (always definite), which is only
+paid for floppy networks. Options prefix ``rigidity_``.
 """
 
 from __future__ import annotations
@@ -16,11 +21,45 @@ from __future__ import annotations
 import scipy.sparse as sp
 
 from hpcnet.errors import SolverError
+from hpcnet.tools.petsc_env import set_default_options
 
 #: An eigenvalue below ZERO_TOL × (mean diagonal of K) counts as a zero mode.
 ZERO_TOL = 1e-9
 #: Shift of the counting path, relative to the mean diagonal.
 SHIFT = -1e-6
+
+
+def zero_threshold(Kp: sp.spmatrix) -> float:
+    """``τ``: eigenvalues of the pinned matrix at or below it are zero modes."""
+    return ZERO_TOL * float(Kp.diagonal().mean())
+
+
+#: CHOLMOD settings under which every factorisation is ``LLᵀ`` and stops at a non-positive
+#: pivot (its default simplicial ``LDLᵀ`` accepts negative pivots).
+LL_OPTIONS = {"mat_cholmod_final_asis": False, "mat_cholmod_final_ll": True}
+
+
+def prefer_ll(prefix: str) -> None:
+    """Make CHOLMOD factorise ``LLᵀ``, quietly, under ``prefix``, where the user left it alone.
+
+    A floppy network stopping the factorisation is an expected outcome, not
+    worth CHOLMOD's warning.
+    """
+    set_default_options(prefix, {**LL_OPTIONS, "mat_cholmod_print": 0})
+
+
+def shift_certifies(ksp) -> bool:
+    """Whether ``ksp`` factorises by CHOLMOD ``LLᵀ`` (one rank, direct), failing when indefinite."""
+    from petsc4py import PETSc
+
+    pc, prefix = ksp.getPC(), ksp.getOptionsPrefix() or ""
+    options = PETSc.Options()
+    return (ksp.getComm().getSize() == 1
+            and ksp.getType() == PETSc.KSP.Type.PREONLY
+            and pc.getType() == PETSc.PC.Type.CHOLESKY
+            and pc.getFactorSolverType() == "cholmod"
+            and all(options.getBool(prefix + name, not value) == value
+                    for name, value in LL_OPTIONS.items()))
 
 
 class _InverseOperator:

@@ -46,6 +46,16 @@ def init(petsc_argv: list[str]) -> None:
     slepc4py.init(["hpcnet", *petsc_argv])
 
 
+def set_default_options(prefix: str, values: dict) -> None:
+    """Set each option ``prefix + name`` to its value unless the user already set it."""
+    from petsc4py import PETSc
+
+    options = PETSc.Options()
+    for name, value in values.items():
+        if not options.hasName(prefix + name):
+            options.setValue(prefix + name, value)
+
+
 def options_snapshot() -> dict[str, str]:
     """All options in PETSc's database, for provenance."""
     from petsc4py import PETSc
