@@ -13,6 +13,7 @@ touches the ``.part`` file. Once every task is done the journals are removed.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ import numpy as np
 from mpi4py import MPI
 
 from hpcnet import __version__
-from hpcnet.anneal.chain import AnnealSettings, run_chain
+from hpcnet.anneal.chain import METHODS, AnnealSettings, network_fingerprint, run_chain
 from hpcnet.ensemble import layout
 from hpcnet.ensemble.counter import SharedCounters
 from hpcnet.ensemble.journal import JournalWriter, journal_files, scan
@@ -34,6 +35,8 @@ from hpcnet.ensemble.tasks import Task, largest_first, task_table
 from hpcnet.errors import HpcnetError
 from hpcnet.generators import KINDS, generate
 from hpcnet.mechanics.bond_statistics import bond_statistics
+from hpcnet.mechanics.elastic import poisson_ratio
+from hpcnet.network import Network
 from hpcnet.tools.atomic import part_path, write_text
 from hpcnet.tools.mpi import root_decides
 
@@ -45,7 +48,13 @@ EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: stopped by a signal, resumable
 
 @dataclass
 class EnsembleSettings:
-    """Everything that determines an ensemble's results (saved with them)."""
+    """Everything that determines an ensemble's results (saved with them).
+
+    Each task runs ``anneal`` with its own target and method (``anneal.target``
+    and ``anneal.method`` are unused). ``network_file`` (from :meth:`for_network`)
+    names the network file every task anneals, instead of generated networks:
+    ``{"path", "fingerprint", "params"}``.
+    """
 
     kinds: list[str]
     sizes: list[int]
@@ -55,9 +64,22 @@ class EnsembleSettings:
     base_seed: int = 0
     distortion: float = 0.2
     packing_fraction: float | None = None
+    methods: list[str] = field(default_factory=lambda: ["sa"])
+    network_file: dict | None = None
+
+    @classmethod
+    def for_network(cls, path: Path, **options) -> EnsembleSettings:
+        """Settings that anneal the network in file ``path`` (its provenance as the task's)."""
+        path = Path(path).resolve()
+        net = Network.load(path)
+        source = {"path": str(path), "fingerprint": file_fingerprint(net), "params": net.params}
+        return cls(kinds=[net.kind], sizes=[net.size], seeds=[net.seed], network_file=source,
+                   **options)
 
     def tasks(self) -> list[Task]:
-        return task_table(self.kinds, self.sizes, self.seeds, self.targets)
+        fingerprint = self.network_file["fingerprint"] if self.network_file else None
+        return task_table(self.kinds, self.sizes, self.seeds, self.targets, self.methods,
+                          fingerprint)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -66,14 +88,40 @@ class EnsembleSettings:
     def from_json(cls, text: str) -> EnsembleSettings:
         data = json.loads(text)
         data["anneal"] = AnnealSettings(**data["anneal"])
+        # Runs of layout version 1 ran one method, the anneal settings' own.
+        data.setdefault("methods", [data["anneal"].method])
         return cls(**data)
 
-    def network(self, task: Task):
+    def network(self, task: Task) -> Network:
         """The task's initial network, deterministic from the settings."""
+        if self.network_file is not None:
+            return read_network_file(self.network_file)
         options = {"distortion": self.distortion} if task.kind == "tri" else {}
         if task.kind == "packing" and self.packing_fraction is not None:
             options["packing_fraction"] = self.packing_fraction
         return generate(task.kind, task.size, task.seed, **options)
+
+    def kind_names(self) -> list[str]:
+        """Kind code -> name in the file: the generator kinds, then a network file's own."""
+        return list(KINDS) + [k for k in self.kinds if k not in KINDS]
+
+
+def file_fingerprint(net: Network) -> str:
+    """SHA-1 of everything that determines a network's response: the chain's
+    fingerprint (positions, bonds, stiffnesses) and the boundary sets."""
+    digest = hashlib.sha1(network_fingerprint(net).encode())
+    for side in sorted(net.boundary):
+        digest.update(side.encode() + np.ascontiguousarray(net.boundary[side], np.int64).tobytes())
+    return digest.hexdigest()
+
+
+def read_network_file(source: dict) -> Network:
+    """The network of ``EnsembleSettings.network_file``, checked against its fingerprint."""
+    net = Network.load(source["path"])
+    if file_fingerprint(net) != source["fingerprint"]:
+        raise HpcnetError(f"{source['path']} changed since the run started (fingerprint "
+                          f"{file_fingerprint(net)[:12]}, the run's {source['fingerprint'][:12]})")
+    return net
 
 
 @dataclass
@@ -154,6 +202,11 @@ def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
     if output.exists() and not jdir.is_dir():
         return Plan(0, [], {}, 0, error=f"{output} exists and is not an hpcnet ensemble; "
                                          f"pass --force to overwrite it")
+    if settings.network_file is not None:
+        try:
+            read_network_file(settings.network_file)
+        except HpcnetError as exc:
+            return Plan(0, [], {}, 0, error=str(exc))
     jdir.mkdir(parents=True, exist_ok=True)
     settings_file = jdir / "settings.json"
     if not settings_file.exists():
@@ -167,13 +220,17 @@ def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
 
 # --------------------------------------------------------------------------- records
 def _done_record(task: Task, net, result) -> dict:
-    """A finished chain as a flat dict of arrays (one journal record, one HDF5 row)."""
+    """A finished chain as a flat dict of arrays (one journal record, one HDF5 row).
+
+    The material check of each stored state (a_min, boundary ν) comes from a
+    fresh solve of its mask.
+    """
     n0 = int(result.initial_mask.sum())
     sigma2 = {state: bond_statistics(net.pruned(getattr(result, f"{state}_mask"))).sigma2
               for state in ("initial", "final")}
     record = {
         "type": "done", "task": task.index, "status": layout.DONE,
-        "positions": net.positions, "bonds": net.bonds,
+        "positions": net.positions, "bonds": net.bonds, "stiffness": net.stiffness,
         "boundary": layout.boundary_flags(net.boundary, net.n_nodes),
         "n_nodes": net.n_nodes, "n_bonds": net.n_bonds,
         "removed_fraction": 1.0 - result.final_mask.sum() / n0,
@@ -185,9 +242,13 @@ def _done_record(task: Task, net, result) -> dict:
         "sigma2_initial": sigma2["initial"], "sigma2_final": sigma2["final"],
     }
     for state in ("initial", "final", "best"):
-        record[f"mask_{state}"] = getattr(result, f"{state}_mask").astype(np.uint8)
+        mask = getattr(result, f"{state}_mask")
+        record[f"mask_{state}"] = mask.astype(np.uint8)
         for q in ("nu", "nu_x", "nu_y"):
             record[f"{q}_{state}"] = getattr(result, f"{state}_{q}")
+        fresh = poisson_ratio(net.pruned(mask))
+        for q in ("a_min", "nu_boundary", "nu_boundary_x", "nu_boundary_y"):
+            record[f"{q}_{state}"] = getattr(fresh, q)
     for name in layout.TRAJECTORY:
         record[f"traj_{name}"] = np.asarray(result.trajectory[name], dtype=np.float64)
     return record
@@ -342,14 +403,16 @@ def _run_task(task, settings, checkpoint, journal, stopping, progress, checkpoin
 
     state = ChainState.from_dict(checkpoint) if checkpoint is not None else None
     try:
-        chain_settings = dataclasses.replace(settings.anneal, target=task.target)
+        chain_settings = dataclasses.replace(settings.anneal, target=task.target,
+                                             method=task.method)
         result = run_chain(net, chain_settings, task.rng(settings.base_seed), state=state,
                            on_step=on_step)
+        record = _done_record(task, net, result)
     except HpcnetError as exc:
         journal.append(_failed_record(task, str(exc)))
         log.warning("task %d (%s) failed: %s", task.index, task.label(), exc)
         return
-    journal.append(_done_record(task, net, result))
+    journal.append(record)
 
 
 # --------------------------------------------------------------------------- merging
@@ -386,7 +449,8 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     complete = done + failed == len(tasks)
     attrs = {
         "hpcnet_version": __version__, "settings": settings.to_json(),
-        "petsc_options": options_snapshot(), "kinds": list(KINDS), "complete": complete,
+        "petsc_options": options_snapshot(), "kinds": settings.kind_names(),
+        "methods": list(METHODS), "complete": complete,
         "n_tasks": len(tasks), "n_done": done, "n_failed": failed,
         "status_names": {str(k): v for k, v in layout.STATUS_NAMES.items()},
     }
@@ -399,7 +463,9 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
         layout.create(fh, len(tasks), *map(int, global_max), attrs=attrs)
         if comm.rank == 0:
             t = fh["tasks"]
-            t["kind"][:] = [KINDS.index(task.kind) for task in tasks]
+            kinds = settings.kind_names()
+            t["kind"][:] = [kinds.index(task.kind) for task in tasks]
+            t["method"][:] = [METHODS.index(task.method) for task in tasks]
             t["size"][:] = [task.size for task in tasks]
             t["seed"][:] = [task.seed for task in tasks]
             t["target"][:] = [task.target for task in tasks]
