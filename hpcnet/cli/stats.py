@@ -83,7 +83,8 @@ def command(ensemble, csv_path, compare_csv, sigma_csv, tolerance, affine_floor)
                 f"{p['removed_median_sa']:>9.1%}/{p['removed_median_greedy']:<7.1%}"
                 f"{_fmt(p['removed_ratio'], '.2f', 7)}"
                 f"{p['z_sa']:>7.2f}/{p['z_greedy']:<5.2f}"
-                f"{_fmt(p['a_min_median_sa'], '.2f', 7)}/{_fmt(p['a_min_median_greedy'], '.2f', 5, '<')}"
+                f"{_fmt(p['a_min_median_sa'], '.2f', 7)}/"
+                f"{_fmt(p['a_min_median_greedy'], '.2f', 5, '<')}"
                 f"{p['wall_time_sa']:>9.2f}/{p['wall_time_greedy']:<7.2f}")
     total = sum(r["tasks"] for r in rows)
     done = sum(r["done"] for r in rows)

@@ -1,4 +1,4 @@
-"""The ensemble's task table: kinds × sizes × seeds × targets × methods, and each task's random stream."""
+"""The task table (kinds × sizes × seeds × targets × methods) and each task's random stream."""
 
 from __future__ import annotations
 
