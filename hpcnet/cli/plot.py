@@ -168,7 +168,8 @@ def _network(source: Path, kind, size, seed, target, mask):
         return Network.load(source)
     with EnsembleResults(source) as results:
         size = max(results.values("size"), default=None) if size is None else size
-        rows = results.select(kind=kind, size=size, seed=seed, target=target)
+        rows = results.select(kind=kind, size=size, seed=seed, target=target,
+                              method=results.primary_method)
         if not len(rows):
             raise HpcnetError(f"{source}: no finished chain of kind {kind}, L={size}"
                               + (f", seed {seed}" if seed is not None else "")

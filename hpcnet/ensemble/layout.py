@@ -79,7 +79,8 @@ def write_row(fh, row: int, record: dict) -> None:
     n_nodes, n_bonds = len(record["positions"]), len(record["bonds"])
     fh["networks/positions"][row, :n_nodes] = record["positions"]
     fh["networks/bonds"][row, :n_bonds] = record["bonds"]
-    fh["networks/stiffness"][row, :n_bonds] = record["stiffness"]
+    if "stiffness" in record:  # absent from records journaled by layout version 1
+        fh["networks/stiffness"][row, :n_bonds] = record["stiffness"]
     fh["networks/boundary"][row, :n_nodes] = record["boundary"]
     for name in MASKS:
         fh[f"masks/{name}"][row, :n_bonds] = record[f"mask_{name}"]
@@ -135,7 +136,9 @@ def read_network(fh, row: int):
         params = source["params"]
     else:
         params = {"distortion": settings["distortion"]} if kind == "tri" else {}
-    stiffness = fh["networks/stiffness"][row, :n_bonds] if "stiffness" in fh["networks"] else None
+    stiffness = None  # version 1 (or a row journaled by it): unit springs
+    if "stiffness" in fh["networks"] and not np.isnan(fh["networks/stiffness"][row, 0]):
+        stiffness = fh["networks/stiffness"][row, :n_bonds]
     return Network.from_arrays(
         fh["networks/positions"][row, :n_nodes], fh["networks/bonds"][row, :n_bonds],
         {side: np.flatnonzero(flags & bit) for side, bit in BOUNDARY_FLAGS.items()},

@@ -60,6 +60,7 @@ class EnsembleResults:
                                   f"{' or '.join(map(str, layout.READABLE_VERSIONS))}")
             self.tasks = layout.read_tasks(self._fh)
             self.settings = json.loads(self._fh.attrs["settings"])
+            self.settings.setdefault("methods", layout.names(self._fh, "methods"))  # version 1
         except (KeyError, ValueError) as exc:
             self._fh.close()
             raise HpcnetError(f"{self.path}: not an hpcnet ensemble file ({exc})") from None
