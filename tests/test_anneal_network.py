@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
 import pytest
 
@@ -37,6 +38,8 @@ def network(tmp_path_factory):
     path = root / "imported.h5"
     imported.save(path)
     anneal(0, root / "reference.h5", "--network", path, *SCHEDULE)
+    with h5py.File(root / "reference.h5") as fh:
+        assert fh["networks/stiffness"].shape == (4, net.n_bonds)
     return {"path": path, "net": imported, "reference": read_all(root / "reference.h5"),
             "file": root / "reference.h5"}
 

@@ -48,6 +48,7 @@ def test_method_is_part_of_the_task_and_leaves_sa_chains_unchanged(both):
         assert fh.attrs["layout_version"] == 2
         methods = json.loads(fh.attrs["methods"])
     assert len(data["tasks/status"]) == 2 * len(alone["tasks/status"]) == 16
+    assert "networks/stiffness" not in data  # generated networks: every spring is 1
     assert np.all(data["tasks/status"] == layout.DONE)
     names = np.array(methods)[data["tasks/method"]]
     np.testing.assert_array_equal(names, ["sa", "greedy"] * 8)  # methods vary fastest

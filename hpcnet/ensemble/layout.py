@@ -45,15 +45,20 @@ def fill_value(dtype: str):
 
 
 def create(fh, n_tasks: int, max_nodes: int, max_bonds: int, max_steps: int,
-           attrs: dict) -> None:
-    """Create the whole layout in an open file. Collective: same arguments on every rank."""
+           attrs: dict, stiffness: bool = False) -> None:
+    """Create the whole layout in an open file. Collective: same arguments on every rank.
+
+    ``stiffness``: some network has springs other than 1, so ``networks/stiffness`` is
+    stored (absent, every spring is 1).
+    """
     t = fh.create_group("tasks")
     for name, dtype in TASK_COLUMNS.items():
         t.create_dataset(name, (n_tasks,), dtype=dtype, fillvalue=fill_value(dtype))
     n = fh.create_group("networks")
     n.create_dataset("positions", (n_tasks, max_nodes, 2), "f8", fillvalue=np.nan)
     n.create_dataset("bonds", (n_tasks, max_bonds, 2), "i4", fillvalue=-1)
-    n.create_dataset("stiffness", (n_tasks, max_bonds), "f8", fillvalue=np.nan)
+    if stiffness:
+        n.create_dataset("stiffness", (n_tasks, max_bonds), "f8", fillvalue=np.nan)
     n.create_dataset("boundary", (n_tasks, max_nodes), "u1", fillvalue=0)
     m = fh.create_group("masks")
     for name in MASKS:
@@ -79,7 +84,7 @@ def write_row(fh, row: int, record: dict) -> None:
     n_nodes, n_bonds = len(record["positions"]), len(record["bonds"])
     fh["networks/positions"][row, :n_nodes] = record["positions"]
     fh["networks/bonds"][row, :n_bonds] = record["bonds"]
-    if "stiffness" in record:  # absent from records journaled by layout version 1
+    if "stiffness" in fh["networks"] and "stiffness" in record:  # not in version-1 journals
         fh["networks/stiffness"][row, :n_bonds] = record["stiffness"]
     fh["networks/boundary"][row, :n_nodes] = record["boundary"]
     for name in MASKS:
@@ -136,7 +141,7 @@ def read_network(fh, row: int):
         params = source["params"]
     else:
         params = {"distortion": settings["distortion"]} if kind == "tri" else {}
-    stiffness = None  # version 1 (or a row journaled by it): unit springs
+    stiffness = None  # not stored (or a row journaled by version 1): unit springs
     if "stiffness" in fh["networks"] and not np.isnan(fh["networks/stiffness"][row, 0]):
         stiffness = fh["networks/stiffness"][row, :n_bonds]
     return Network.from_arrays(

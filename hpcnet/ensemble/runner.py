@@ -431,7 +431,8 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     done_rows = [r for r in finished.values() if int(r["status"]) == layout.DONE]
     local_max = np.array([max([int(r["n_nodes"]) for r in done_rows], default=1),
                           max([int(r["n_bonds"]) for r in done_rows], default=1),
-                          max([int(r["n_steps"]) for r in done_rows], default=1)])
+                          max([int(r["n_steps"]) for r in done_rows], default=1),
+                          any(np.any(r["stiffness"] != 1) for r in done_rows if "stiffness" in r)])
     global_max = np.zeros_like(local_max)
     comm.Allreduce(local_max, global_max, op=MPI.MAX)
     statuses = comm.allgather(({i: int(r["status"]) for i, r in finished.items()}, partial,
@@ -460,7 +461,8 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     comm.Barrier()
     kwargs = {"driver": "mpio", "comm": comm} if comm.size > 1 else {}
     with h5py.File(part, "w", **kwargs) as fh:
-        layout.create(fh, len(tasks), *map(int, global_max), attrs=attrs)
+        *shape, springs = map(int, global_max)
+        layout.create(fh, len(tasks), *shape, attrs=attrs, stiffness=bool(springs))
         if comm.rank == 0:
             t = fh["tasks"]
             kinds = settings.kind_names()
