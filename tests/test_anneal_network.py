@@ -97,6 +97,7 @@ def test_changed_or_misused_network_file_is_a_clean_error(network, tmp_path):
     for args, code, message in [
             (["--resume"], 1, "changed since the run started"),
             (["--network", copy, "--kinds", "tri"], 2, "give no --kinds"),
+            (["--network", copy, "--distortion", "0.3"], 2, "--distortion"),
             (["--network", tmp_path / "none.h5"], 2, "does not exist")]:
         proc = anneal(0, out, *args, check=False)
         assert proc.returncode == code and message in proc.stderr, proc.stderr

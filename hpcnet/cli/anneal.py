@@ -124,7 +124,8 @@ def _anneal_options(func):
               default=None,
               help="Anneal this network file (`hpcnet generate`, `hpcnet import`) instead of "
                    "generated networks: one task per target and method, recorded with the "
-                   "file's path and fingerprint; not with --kinds, --sizes or --seeds.")
+                   "file's path and fingerprint; not with --kinds, --sizes, --seeds, "
+                   "--distortion or --packing-fraction.")
 @click.option("--base-seed", type=click.IntRange(min=0), default=0,
               help="Base of every chain's random stream (with the task's identity).")
 @click.option("--distortion", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.2,
@@ -175,9 +176,10 @@ def command(ctx, kinds, sizes, seeds, targets, direction, methods, network, base
 
     task_options_given = any(given(name) for name in ("kinds", "sizes", "seeds", "targets",
                                                       "direction", "methods", "network"))
-    if network is not None and any(given(name) for name in ("kinds", "sizes", "seeds")):
+    generated = ("kinds", "sizes", "seeds", "distortion", "packing_fraction")
+    if network is not None and any(given(name) for name in generated):
         raise click.UsageError("--network anneals one network file: give no --kinds, "
-                               "--sizes or --seeds with it")
+                               "--sizes, --seeds, --distortion or --packing-fraction with it")
     if resume and not task_options_given:
         settings = stored_settings(output)
         if settings is None:

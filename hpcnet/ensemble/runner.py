@@ -118,9 +118,10 @@ def file_fingerprint(net: Network) -> str:
 def read_network_file(source: dict) -> Network:
     """The network of ``EnsembleSettings.network_file``, checked against its fingerprint."""
     net = Network.load(source["path"])
-    if file_fingerprint(net) != source["fingerprint"]:
+    fingerprint = file_fingerprint(net)
+    if fingerprint != source["fingerprint"]:
         raise HpcnetError(f"{source['path']} changed since the run started (fingerprint "
-                          f"{file_fingerprint(net)[:12]}, the run's {source['fingerprint'][:12]})")
+                          f"{fingerprint[:12]}, the run's {source['fingerprint'][:12]})")
     return net
 
 
@@ -429,6 +430,7 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     finished, checkpoints = scan(files[comm.rank:: comm.size])
     partial = set(checkpoints)
     done_rows = [r for r in finished.values() if int(r["status"]) == layout.DONE]
+    # the largest network and trajectory, and whether any spring differs from 1
     local_max = np.array([max([int(r["n_nodes"]) for r in done_rows], default=1),
                           max([int(r["n_bonds"]) for r in done_rows], default=1),
                           max([int(r["n_steps"]) for r in done_rows], default=1),
