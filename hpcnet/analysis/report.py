@@ -177,11 +177,17 @@ def reach_claim(tasks: dict[str, np.ndarray], floor: float) -> Claim:
                 f"reached by at least {share:.0%} of their chains (shares {min(shares):.0%}-"
                 f"{max(shares):.0%})")
     if missed:
-        measured += "; not reachable by materials: " + "; ".join(missed)
+        measured += "; not reachable by materials: " + _listing(missed)
     if not np.isfinite(tasks["a_min_final"][done]).any():
         return Claim(topic, paper, "no a_min in this file (layout version 1); by ν alone, "
                      + measured, "n/a")
     return Claim(topic, paper, measured, _verdict(not missed))
+
+
+def _listing(items: list[str], limit: int = 6) -> str:
+    """The first ``limit`` items, then how many more."""
+    more = f"; and {len(items) - limit} more" if len(items) > limit else ""
+    return "; ".join(items[:limit]) + more
 
 
 def method_claims(tasks: dict[str, np.ndarray], floor: float) -> list[Claim]:
@@ -216,7 +222,7 @@ def method_claims(tasks: dict[str, np.ndarray], floor: float) -> list[Claim]:
                 f"removed {removed['sa']:.1%} against {removed['greedy']:.1%} (SA/greedy "
                 f"{ratio:.2f})")
     if worse:
-        measured += "; where SA loses (SA/greedy): " + "; ".join(worse)
+        measured += "; where SA loses (SA/greedy): " + _listing(worse)
     return [Claim(topic, paper, measured, _verdict(not worse))]
 
 
