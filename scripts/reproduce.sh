@@ -6,8 +6,8 @@
 # Every output goes to OUTDIR; the report to results/REPORT.md (OUTDIR/REPORT.md when OUTDIR is
 # given), with links to the figures in OUTDIR/figures.
 #
-# small: 3 kinds x L 12-32 in steps of 4 x 4 seeds x targets -0.9,+0.9 (144 chains), CNNs on
-#        1000 matrices and 600 images; 12 minutes on a 2-core machine.
+# small: 3 kinds x L 12-32 in steps of 4 x 4 seeds x targets -0.9,+0.9, SA and greedy (144
+#        chains each), CNNs on 1000 matrices and 600 images; 12 minutes on a 2-core machine.
 # paper: the paper's scale (L 12-32 in steps of 4, 100 seeds, 5000 matrices, 15000 images);
 #        for a cluster: jobs/reproduce.sbatch runs this script inside one allocation.
 # tiny:  every stage on toy sizes in about a minute (the test suite runs it); its numbers
@@ -46,7 +46,7 @@ tiny)
     ;;
 small)
     anneal=(--kinds tri,delaunay,packing --sizes 12,16,20,24,28,32 --seeds 0-3
-            --targets -0.9,0.9)
+            --targets -0.9,0.9 --methods sa,greedy)
     matrices=(--size 12 --count 1000 --distortion 0.05:0.95)
     images=(--size 12 --count 600 --distortion 0.05:0.45 --image-size 64)
     alexnet=(--epochs 12 --batch-size 32 --matrix-size 144)
@@ -56,7 +56,7 @@ small)
     ;;
 paper)
     anneal=(--kinds tri,delaunay,packing --sizes 12,16,20,24,28,32 --seeds 0-99
-            --targets -0.9,0.9)
+            --targets -0.9,0.9 --methods sa,greedy)
     matrices=(--size 12 --count 5000 --distortion 0.05:0.95)
     images=(--size 12 --count 15000 --distortion 0.05:0.45 --image-size 128)
     alexnet=(--epochs 30 --batch-size 64)

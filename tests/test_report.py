@@ -11,6 +11,7 @@ import pytest
 from hpcnet.analysis.report import CRITERIA, FIGURES
 from hpcnet.analysis.survey import COLUMNS, write_csv
 from hpcnet.analysis.timing import write_timing
+from hpcnet.anneal.chain import METHODS
 from hpcnet.ensemble import layout
 from hpcnet.ensemble.runner import EnsembleSettings
 from hpcnet.generators import KINDS, generate
@@ -25,30 +26,42 @@ TASKS = [
 ]
 
 
-def craft_ensemble(path) -> None:
-    """An ensemble file in layout v1 whose task columns hold the values of TASKS."""
+def write_ensemble(path, settings: EnsembleSettings, rows: list[dict]) -> None:
+    """An ensemble file of the current layout whose rows hold ``rows``: each the task's
+    identity, status and any task columns (the masks are all ones)."""
     net = generate("tri", 3, 0)
-    settings = EnsembleSettings(kinds=["tri", "delaunay"], sizes=[4], seeds=[0],
-                                targets=[-0.9, 0.9])
-    attrs = {"settings": settings.to_json(), "kinds": list(KINDS), "complete": True}
+    attrs = {"settings": settings.to_json(), "kinds": list(KINDS), "methods": list(METHODS),
+             "complete": True}
     with h5py.File(path, "w") as fh:
-        layout.create(fh, len(TASKS), net.n_nodes, net.n_bonds, 3, attrs)
-        for row, (kind, size, seed, target, status, nu_x, nu_y, s2i, s2f) in enumerate(TASKS):
-            t = fh["tasks"]
-            t["kind"][row], t["size"][row], t["seed"][row] = KINDS.index(kind), size, seed
-            t["target"][row], t["status"][row] = target, status
-            if status != layout.DONE:
+        layout.create(fh, len(rows), net.n_nodes, net.n_bonds, 3, attrs)
+        t = fh["tasks"]
+        for row, values in enumerate(rows):
+            values = {"method": "sa", **values}
+            t["kind"][row], t["method"][row] = (KINDS.index(values.pop("kind")),
+                                                METHODS.index(values.pop("method")))
+            for name in ("size", "seed", "target", "status"):
+                t[name][row] = values.pop(name)
+            if t["status"][row] != layout.DONE:
                 t["message"][row] = b"crossing bonds"
                 continue
             mask = np.ones(net.n_bonds, np.uint8)
             layout.write_row(fh, row, {
-                "nu_x_final": nu_x, "nu_y_final": nu_y, "nu_final": (nu_x + nu_y) / 2,
-                "sigma2_initial": s2i, "sigma2_final": s2f, "removed_fraction": 0.25,
                 "n_nodes": net.n_nodes, "n_bonds": net.n_bonds, "n_steps": 3,
                 "positions": net.positions, "bonds": net.bonds,
                 "boundary": net.boundary_flags(),
                 **{f"mask_{m}": mask for m in layout.MASKS},
-                **{f"traj_{name}": np.zeros(3) for name in layout.TRAJECTORY}})
+                **{f"traj_{name}": np.zeros(3) for name in layout.TRAJECTORY}, **values})
+
+
+def craft_ensemble(path) -> None:
+    """An ensemble file whose task columns hold the values of TASKS (no a_min: absent)."""
+    settings = EnsembleSettings(kinds=["tri", "delaunay"], sizes=[4], seeds=[0],
+                                targets=[-0.9, 0.9])
+    rows = [{"kind": kind, "size": size, "seed": seed, "target": target, "status": status,
+             "nu_x_final": nu_x, "nu_y_final": nu_y, "nu_final": (nu_x + nu_y) / 2,
+             "sigma2_initial": s2i, "sigma2_final": s2f, "removed_fraction": 0.25}
+            for kind, size, seed, target, status, nu_x, nu_y, s2i, s2f in TASKS]
+    write_ensemble(path, settings, rows)
 
 
 def craft_survey(path) -> None:
@@ -134,8 +147,8 @@ def test_report_table_is_computed_from_the_inputs(crafted, tiny_runs, tmp_path):
     assert speed[1:] == ["25.0× at N = 1024 (L = 32), batch 1; 20.0× batched", "yes"]
     solve = rows["matrix CNN predicts faster than solving the equilibrium"]
     assert solve[1:] == ["5× at N = 1024 (L = 32), batch 1; 10× batched", "yes"]
-    assert "| delaunay | 4 | +0.90 | 0/1 |" in text
-    assert "| tri | 4 | -0.90 | 1/1 | -0.920 ± 0.000 |" in text
+    assert "| delaunay | 4 | +0.90 | sa | 0/1 |" in text
+    assert "| tri | 4 | -0.90 | sa | 1/1 | -0.920 ± 0.000 |" in text
     caption = dict(FIGURES)["networks"]
     assert f"![{caption}](../figs/networks.png)" in text
     assert "trajectory.png" not in text
@@ -158,3 +171,49 @@ def test_report_user_errors(crafted, tmp_path):
         assert proc.returncode == 1, proc.stderr
         assert message in proc.stderr and "Traceback" not in proc.stderr
         assert not (tmp_path / "r.md").exists()
+
+
+#: (size, target, method, seed, ν, a_min, removed fraction): SA reaches ±0.9 more often than
+#: greedy but removes more at L = 4, -0.9; at L = 6, +0.9 no material answer is within 0.05.
+METHOD_TASKS = [
+    (4, -0.9, "sa", 0, -0.90, 0.8, 0.05), (4, -0.9, "sa", 1, -0.88, 0.7, 0.07),
+    (4, -0.9, "greedy", 0, -0.90, 0.3, 0.04), (4, -0.9, "greedy", 1, -0.70, 0.9, 0.03),
+    (4, 0.9, "sa", 0, 0.90, 0.6, 0.04), (4, 0.9, "sa", 1, 0.50, 0.9, 0.02),
+    (4, 0.9, "greedy", 0, 0.50, 0.8, 0.05), (4, 0.9, "greedy", 1, 0.60, 0.6, 0.06),
+    (6, 0.9, "sa", 0, 0.60, 0.8, 0.10), (6, 0.9, "sa", 1, 0.95, 0.4, 0.12),
+]
+
+
+def test_material_and_method_claims(tmp_path):
+    settings = EnsembleSettings(kinds=["tri"], sizes=[4, 6], seeds=[0, 1], targets=[-0.9, 0.9],
+                                methods=["sa", "greedy"])
+    rows = []
+    for i, (size, target, method, seed, nu, a_min, removed) in enumerate(METHOD_TASKS):
+        rows.append({"kind": "tri", "size": size, "seed": seed, "target": target,
+                     "method": method, "status": layout.DONE, "nu_final": nu, "nu_x_final": nu,
+                     "nu_y_final": nu, "a_min_final": a_min, "removed_fraction": removed,
+                     "nu_boundary_final": nu + (0.2 if i == 7 else 0.01), "dz": -0.5,
+                     "nu_initial": 0.3, "nu_boundary_initial": 0.304, "sigma2_initial": 1.0,
+                     "sigma2_final": 0.5})
+    write_ensemble(tmp_path / "ens.h5", settings, rows)
+    craft_survey(tmp_path / "survey.csv")
+    out = tmp_path / "REPORT.md"
+    run_cli("report", tmp_path / "ens.h5", "--survey", tmp_path / "survey.csv", "-o", out)
+    text = out.read_text()
+    claims = table(text)
+    assert claims["answers are materials (a_min ≥ 0.5; ν_boundary agrees)"][1:] == [
+        "greedy: 3/4 (median a_min 0.70, min 0.30); sa: 5/6 (median a_min 0.75, min 0.40); "
+        "\\|ν − ν_boundary\\| median 0.010, max 0.200 (initial networks: median 0.004)", "no"]
+    assert claims["±0.9 reached by materials (a_min ≥ 0.5)"][1:] == [
+        "sa: 2 of 3 kind × size × target groups reached by at least 50% of their chains "
+        "(shares 0%-100%); not reachable by materials: tri L=6 +0.9: 0% of 2 reached, "
+        "closest material answer ν = +0.600", "no"]
+    assert claims["SA beats single-bond pruning (Fig. 1e)"][1:] == [
+        "SA reaches at least as often in 2 of 2 kind × size × target groups and removes no "
+        "more in 1; reached 75% of SA chains against 0%, median removed 4.5% against 4.5% "
+        "(SA/greedy 1.00); where SA loses (SA/greedy): tri L=4 -0.9 (reached 100%/0%, "
+        "removed 6.0%/3.5%)", "no"]
+    # the tuning claims are SA's: its mean ν at L = 4, -0.9 is -0.89 (greedy's -0.80)
+    assert "final ν from -0.900 to +0.950 (L = 4, 6)" in claims["tuning range, tri"][1]
+    assert "| tri | 4 | -0.90 | 2 / 2 | 100% / 0% | 6.0% / 3.5% | 1.71 |" in text
+    assert "| tri | 6 | +0.90 | sa | 2/2 | +0.775 ± 0.175 |" in text

@@ -19,7 +19,7 @@ from scipy.stats import spearmanr
 from hpcnet.analysis.survey import linear_fit
 from hpcnet.analysis.timing import largest_ratios
 from hpcnet.ensemble import layout
-from hpcnet.ensemble.stats import summarize
+from hpcnet.ensemble.stats import compare_methods, material_floor, summarize
 
 #: The paper's numbers (main text and Fig. 5).
 PAPER = {
@@ -38,6 +38,7 @@ CRITERIA = {
     "n90": 2,  # modes holding 90% of the response (median) at most this
     "linear_r": 0.9,  # Pearson r of ν̄' against ν at least this
     "majority": 0.5,  # share of bond points in I+III above this for auxetic networks
+    "reach_share": 0.5,  # a kind × size reaches ±0.9 when this share of its chains does
 }
 
 #: The figures, in the report's order: (file stem, caption).
@@ -70,10 +71,18 @@ def _verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("yes" if ok else "no")
 
 
-def tuning_claims(tasks: dict[str, np.ndarray]) -> list[Claim]:
-    """Tuning range per kind (Fig. 1f-h), across sizes (Supp. Figs. 2-3), isotropy."""
+def _primary(tasks: dict[str, np.ndarray]) -> str:
+    """The method of the paper's claims: "sa" when the run has SA chains."""
+    methods = set(tasks["method"].tolist())
+    return "sa" if "sa" in methods or not methods else sorted(methods)[0]
+
+
+def tuning_claims(tasks: dict[str, np.ndarray], floor: float) -> list[Claim]:
+    """Tuning range per kind (Fig. 1f-h), across sizes (Supp. Figs. 2-3), isotropy (of the
+    primary method's chains)."""
     tol = CRITERIA["tolerance"]
-    rows = summarize(tasks, tol)
+    method = _primary(tasks)
+    rows = [r for r in summarize(tasks, tol, floor) if r["method"] == method]
     lo, hi = PAPER["nu_range"]
     claims = []
     for kind in sorted({r["kind"] for r in rows}):
@@ -90,7 +99,8 @@ def tuning_claims(tasks: dict[str, np.ndarray]) -> list[Claim]:
         claims.append(Claim(
             f"tuning range, {kind}", f"{lo:+.1f} < ν < {hi:+.1f}",
             f"final ν from {low:+.3f} to {high:+.3f} (L = {', '.join(map(str, sizes))}); "
-            f"{share:.0%} of chains within {tol} of their target",
+            f"{share:.0%} of chains reached their target (within {tol}; a_min ≥ {floor:g} where "
+            "stored)",
             _verdict(reached)))
     done = [r for r in rows if r["done"]]
     sizes = sorted({r["size"] for r in done})
@@ -109,6 +119,111 @@ def tuning_claims(tasks: dict[str, np.ndarray]) -> list[Claim]:
                             f"max |ν_x − ν_y| = {worst:.4f}",
                             _verdict(worst < CRITERIA["isotropy"])))
     return claims
+
+
+def material_claims(tasks: dict[str, np.ndarray], floor: float) -> list[Claim]:
+    """Answers are materials (a_min ≥ floor; boundary ν agrees) and ±0.9 is reached by them."""
+    done = tasks["status"] == layout.DONE
+    a_min = tasks["a_min_final"]
+    topic = f"answers are materials (a_min ≥ {floor:g}; ν_boundary agrees)"
+    paper = "tuned networks deform as materials"
+    if not np.isfinite(a_min[done]).any():
+        return [Claim(topic, paper, "no a_min in this file (layout version 1)" if done.any()
+                      else "no finished chain", "n/a"), reach_claim(tasks, floor)]
+    parts, everyone = [], []
+    for method in sorted(set(tasks["method"][done].tolist())):
+        mine = a_min[done & (tasks["method"] == method)]
+        mine = mine[np.isfinite(mine)]
+        everyone.append(mine >= floor)
+        parts.append(f"{method}: {np.sum(mine >= floor)}/{len(mine)} (median a_min "
+                     f"{np.median(mine):.2f}, min {mine.min():.2f})")
+    gap = np.abs(tasks["nu_final"] - tasks["nu_boundary_final"])[done]
+    gap0 = np.abs(tasks["nu_initial"] - tasks["nu_boundary_initial"])[done]
+    parts.append(f"|ν − ν_boundary| median {np.nanmedian(gap):.3f}, max {np.nanmax(gap):.3f} "
+                 f"(initial networks: median {np.nanmedian(gap0):.3f})")
+    ok = bool(np.all(np.concatenate(everyone)))
+    return [Claim(topic, paper, "; ".join(parts), _verdict(ok)), reach_claim(tasks, floor)]
+
+
+def reach_claim(tasks: dict[str, np.ndarray], floor: float) -> Claim:
+    """±0.9 reached by materials at every kind × size (primary method)."""
+    tol, share = CRITERIA["tolerance"], CRITERIA["reach_share"]
+    lo, hi = PAPER["nu_range"]
+    method = _primary(tasks)
+    topic = f"±{hi:g} reached by materials (a_min ≥ {floor:g})"
+    paper = f"{lo:+.1f} and {hi:+.1f} reached"
+    rows = [r for r in summarize(tasks, tol, floor) if r["method"] == method and r["done"]
+            and np.isclose(abs(r["target"]), hi)]
+    if not rows:
+        return Claim(topic, paper, f"no finished chain targets ±{hi:g}", "n/a")
+    done = tasks["status"] == layout.DONE
+    missed = []
+    for r in rows:
+        if r["reached"] >= share:
+            continue
+        mine = (done & (tasks["kind"] == r["kind"]) & (tasks["size"] == r["size"])
+                & np.isclose(tasks["target"], r["target"]) & (tasks["method"] == method))
+        nu, a_min = tasks["nu_final"][mine], tasks["a_min_final"][mine]
+        material = ~(a_min < floor)  # unknown a_min (layout version 1) counts as material
+        if material.any():
+            nearest = nu[material][np.argmin(np.abs(nu[material] - r["target"]))]
+            closest = f"closest material answer ν = {nearest:+.3f}"
+        else:
+            closest = f"no material answer (largest a_min {np.max(a_min):.2f})"
+        missed.append(f"{r['kind']} L={r['size']} {r['target']:+g}: {r['reached']:.0%} of "
+                      f"{r['done']} reached, {closest}")
+    shares = [r["reached"] for r in rows]
+    measured = (f"{method}: {len(rows) - len(missed)} of {len(rows)} kind × size × target groups "
+                f"reached by at least {share:.0%} of their chains (shares {min(shares):.0%}-"
+                f"{max(shares):.0%})")
+    if missed:
+        measured += "; not reachable by materials: " + _listing(missed)
+    if not np.isfinite(tasks["a_min_final"][done]).any():
+        return Claim(topic, paper, "no a_min in this file (layout version 1); by ν alone, "
+                     + measured, "n/a")
+    return Claim(topic, paper, measured, _verdict(not missed))
+
+
+def _listing(items: list[str], limit: int = 6) -> str:
+    """The first ``limit`` items, then how many more."""
+    more = f"; and {len(items) - limit} more" if len(items) > limit else ""
+    return "; ".join(items[:limit]) + more
+
+
+def method_claims(tasks: dict[str, np.ndarray], floor: float) -> list[Claim]:
+    """SA beats single-bond pruning (paper Fig. 1e): it removes no more bonds than greedy and
+    reaches the target at least as often, per kind × size × target."""
+    topic = "SA beats single-bond pruning (Fig. 1e)"
+    paper = "fewer bonds removed, targets reached where pruning is trapped"
+    pairs = compare_methods(summarize(tasks, CRITERIA["tolerance"], floor))
+    if not pairs:
+        return [Claim(topic, paper, "no SA and greedy chains of the same kind × size × target "
+                      "(`anneal --methods sa,greedy`)", "n/a")]
+    reach_ok = [p for p in pairs if p["reached_sa"] >= p["reached_greedy"]]
+    removed_ok = [p for p in pairs if p["removed_median_sa"] <= p["removed_median_greedy"]]
+    paired = np.zeros(len(tasks["status"]), bool)
+    for p in pairs:
+        paired |= ((tasks["kind"] == p["kind"]) & (tasks["size"] == p["size"])
+                   & np.isclose(tasks["target"], p["target"]))
+    paired &= tasks["status"] == layout.DONE
+    reached, removed = {}, {}
+    for m in ("sa", "greedy"):
+        done = np.array([p[f"done_{m}"] for p in pairs])
+        reached[m] = np.sum([p[f"reached_{m}"] for p in pairs] * done) / done.sum()
+        removed[m] = np.median(tasks["removed_fraction"][paired & (tasks["method"] == m)])
+    worse = [f"{p['kind']} L={p['size']} {p['target']:+g} (reached {p['reached_sa']:.0%}/"
+             f"{p['reached_greedy']:.0%}, removed {p['removed_median_sa']:.1%}/"
+             f"{p['removed_median_greedy']:.1%})"
+             for p in pairs if p not in reach_ok or p not in removed_ok]
+    ratio = removed["sa"] / removed["greedy"] if removed["greedy"] > 0 else np.nan
+    measured = (f"SA reaches at least as often in {len(reach_ok)} of {len(pairs)} kind × size × "
+                f"target groups and removes no more in {len(removed_ok)}; reached "
+                f"{reached['sa']:.0%} of SA chains against {reached['greedy']:.0%}, median "
+                f"removed {removed['sa']:.1%} against {removed['greedy']:.1%} (SA/greedy "
+                f"{ratio:.2f})")
+    if worse:
+        measured += "; where SA loses (SA/greedy): " + _listing(worse)
+    return [Claim(topic, paper, measured, _verdict(not worse))]
 
 
 def bond_claims(tasks: dict[str, np.ndarray], survey: list[dict]) -> list[Claim]:
@@ -215,9 +330,10 @@ def learning_claims(runs: list, timing: dict | None) -> list[Claim]:
 
 
 def claims(tasks: dict[str, np.ndarray], survey: list[dict], runs: list,
-           timing: dict | None) -> list[Claim]:
-    """Every claim row, in the report's order."""
-    return (tuning_claims(tasks) + bond_claims(tasks, survey) + mode_claims(survey)
+           timing: dict | None, floor: float) -> list[Claim]:
+    """Every claim row, in the report's order; ``floor``: the a_min of a material."""
+    return (tuning_claims(tasks, floor) + material_claims(tasks, floor)
+            + method_claims(tasks, floor) + bond_claims(tasks, survey) + mode_claims(survey)
             + learning_claims(runs, timing))
 
 
@@ -229,40 +345,69 @@ def render(settings: dict, tasks: dict[str, np.ndarray], survey: list[dict], run
            timing: dict | None, figures: dict[str, Path], title: str = "") -> str:
     """The report as Markdown; ``figures`` maps a stem of :data:`FIGURES` to its PNG path
     relative to the report (missing ones are left out)."""
+    tol = CRITERIA["tolerance"]
+    floor = material_floor(settings["anneal"])
     lines = [f"# Reproduction report{': ' + title if title else ''}", "",
              "Generated by `hpcnet report` from this run's outputs; every number below is "
              "computed from them.", "",
              f"Ensemble: kinds {', '.join(settings['kinds'])}; L = "
              f"{', '.join(map(str, settings['sizes']))}; {len(settings['seeds'])} seeds; "
-             f"targets {', '.join(f'{t:+g}' for t in settings['targets'])}; "
+             f"targets {', '.join(f'{t:+g}' for t in settings['targets'])}; methods "
+             f"{', '.join(settings['methods'])}; "
              f"{int(np.sum(tasks['status'] == layout.DONE))} of {len(tasks['status'])} "
-             f"chains done. Convex faces only: {settings['anneal'].get('convex_only')}.", "",
-             "## The paper's claims beside this run", "",
+             f"chains done. Convex faces only: {settings['anneal'].get('convex_only')}; "
+             f"affine floor of the search: {settings['anneal'].get('affine_floor', 'none')}.",
+             "", "## The paper's claims beside this run", "",
              "| claim | paper | this run | holds |", "|---|---|---|---|"]
-    for c in claims(tasks, survey, runs, timing):
+    for c in claims(tasks, survey, runs, timing, floor):
         lines.append(f"| {_cell(c.topic)} | {_cell(c.paper)} | {_cell(c.measured)} | "
                      f"{c.verdict} |")
-    lines += ["", f"Verdicts: the tuning claims hold when the mean final ν of every kind × size "
-              f"× target group is within {CRITERIA['tolerance']} of its target; "
-              f"isotropic means |ν_x − ν_y| < {CRITERIA['isotropy']}; the bond claim holds when "
+    lines += ["", f"Verdicts: the tuning claims (of the {_primary(tasks)} chains) hold when "
+              f"the mean final ν of every kind × size × target group is within {tol} of its "
+              f"target; isotropic means |ν_x − ν_y| < {CRITERIA['isotropy']}; a chain's answer "
+              f"(its final state) is a material when a_min ≥ {floor:g} (the run's floor, at "
+              f"least 0.5), and reaches its target when it is a material with |ν − ν*| ≤ {tol}; "
+              f"±0.9 is reached when at least {CRITERIA['reach_share']:.0%} of the chains of "
+              "every kind × size reach it; SA beats single-bond pruning when, in every kind × "
+              "size × target, SA chains reach the target at least as often as greedy ones and "
+              "their median removed fraction is no larger; the bond claim holds when "
               f"more than {CRITERIA['majority']:.0%} of the bond points of auxetic networks lie "
               "in quadrants I and III, the σ² claim when the median ratio is below 1; "
               "the mode claim holds when "
               f"the median count of modes for 90% of the response is at most {CRITERIA['n90']}; "
               f"linearity when Pearson r ≥ {CRITERIA['linear_r']}; speed claims when the ratio "
               "exceeds 1 (the paper's factors depend on its hardware).", "",
-              "## Tuning per kind, size and target", "",
-              "| kind | L | target | done | ν mean ± std | ν min..max | max \\|ν_x − ν_y\\| "
-              "| reached | bonds removed |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in summarize(tasks, CRITERIA["tolerance"]):
+              "## Tuning per kind, size, target and method", "",
+              "| kind | L | target | method | done | ν mean ± std | ν min..max "
+              "| max \\|ν_x − ν_y\\| | reached | materials | median a_min | bonds removed "
+              "(median) |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in summarize(tasks, tol, floor):
+        head = f"| {r['kind']} | {r['size']} | {r['target']:+.2f} | {r['method']} |"
         if not r["done"]:
-            lines.append(f"| {r['kind']} | {r['size']} | {r['target']:+.2f} | 0/{r['tasks']} "
-                         "| | | | | |")
+            lines.append(f"{head} 0/{r['tasks']} | | | | | | | |")
             continue
-        lines.append(f"| {r['kind']} | {r['size']} | {r['target']:+.2f} | "
-                     f"{r['done']}/{r['tasks']} | {r['nu_mean']:+.3f} ± {r['nu_std']:.3f} | "
-                     f"{r['nu_min']:+.3f}..{r['nu_max']:+.3f} | {r['aniso_max']:.4f} | "
-                     f"{r['reached']:.0%} | {r['removed_fraction']:.1%} |")
+        lines.append(f"{head} {r['done']}/{r['tasks']} | {r['nu_mean']:+.3f} ± {r['nu_std']:.3f} "
+                     f"| {r['nu_min']:+.3f}..{r['nu_max']:+.3f} | {r['aniso_max']:.4f} | "
+                     f"{r['reached']:.0%} | {_number(r['material'], '.0%')} | "
+                     f"{_number(r['a_min_median'], '.2f')} | {r['removed_median']:.1%} |")
+    pairs = compare_methods(summarize(tasks, tol, floor))
+    if pairs:
+        lines += ["", "## SA beside greedy", "",
+                  "Per kind × size × target, SA / greedy: share of chains reaching the target "
+                  "as materials, median removed fraction (and their ratio), mean coordination z "
+                  "of the answers, median a_min, mean wall time per chain.", "",
+                  "| kind | L | target | chains | reached | removed | SA/greedy removed | z "
+                  "| a_min | wall time [s] |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for p in pairs:
+            lines.append(
+                f"| {p['kind']} | {p['size']} | {p['target']:+.2f} | "
+                f"{p['done_sa']} / {p['done_greedy']} | "
+                f"{p['reached_sa']:.0%} / {p['reached_greedy']:.0%} | "
+                f"{p['removed_median_sa']:.1%} / {p['removed_median_greedy']:.1%} | "
+                f"{_number(p['removed_ratio'], '.2f')} | {p['z_sa']:.2f} / {p['z_greedy']:.2f} | "
+                f"{_number(p['a_min_median_sa'], '.2f')} / "
+                f"{_number(p['a_min_median_greedy'], '.2f')} | "
+                f"{p['wall_time_sa']:.2f} / {p['wall_time_greedy']:.2f} |")
     shown = [(stem, caption) for stem, caption in FIGURES if stem in figures]
     if shown:
         lines += ["", "## Figures", ""]
@@ -270,3 +415,7 @@ def render(settings: dict, tasks: dict[str, np.ndarray], survey: list[dict], run
             lines += [f"### {caption}", "", f"![{caption}]({figures[stem].as_posix()})", ""]
     return "\n".join(lines).rstrip() + "\n"
 
+
+def _number(value: float, spec: str) -> str:
+    """A table cell: ``value`` formatted, or '-' when absent (NaN)."""
+    return "-" if np.isnan(value) else format(value, spec)

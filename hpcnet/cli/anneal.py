@@ -1,8 +1,9 @@
-"""``hpcnet anneal``: annealing chains over kinds × sizes × seeds × targets, on any number of ranks.
+"""``hpcnet anneal``: chains over kinds × sizes × seeds × targets × methods, on any number of ranks.
 
 One chain is an ensemble of one task (``--kind tri --size 16 --seed 0
 --target -0.9``); ``mpirun -n P hpcnet anneal --kinds ... --sizes ...`` runs
 many, sharing them dynamically over the ranks and writing one HDF5 file.
+``--network FILE`` anneals a network file instead of generated networks.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import click
 from hpcnet.anneal.chain import EVALUATORS, METHODS, AnnealSettings
 from hpcnet.cli.options import FILE, force_option, settings_options
 
-#: AnnealSettings fields that are no option here: the target is per task, and the
-#: ensemble checkpoints by time (--checkpoint-seconds).
-NOT_OPTIONS = ("target", "checkpoint_every")
+#: AnnealSettings fields that are no option here: the target and the method are per task
+#: (--targets, --methods), and the ensemble checkpoints by time (--checkpoint-seconds).
+NOT_OPTIONS = ("target", "method", "checkpoint_every")
 #: Help of the AnnealSettings options.
 ANNEAL_HELP = {
     "t0": "Initial temperature T0.",
@@ -27,8 +28,6 @@ ANNEAL_HELP = {
     "lambda_iso": "Weight λ_iso of |ν_x − ν_y| in the energy E = |ν − ν*| + λ_iso |ν_x − ν_y|.",
     "tol": "Stop early once |ν − ν*| < TOL and |ν_x − ν_y| < --iso-tol.  [default: off]",
     "iso_tol": "Isotropy demanded by the early stop.",
-    "method": "sa: simulated annealing; greedy: remove, one at a time, the bond whose "
-              "removal lowers E most (Goodrich, Liu & Nagel's pruning).",
     "keep_degree": "Keep every node at ≥ 3 bonds (d + 1).",
     "convex_only": "Refuse removals that create a non-convex (re-entrant) face.",
     "evaluator": "ν of proposals by low-rank (Woodbury) updates of one factorisation, or "
@@ -36,7 +35,7 @@ ANNEAL_HELP = {
     "refactor_every": "Refactorise once the state differs from the factorised one in this "
                       "many bonds.",
 }
-ANNEAL_TYPES = {"method": click.Choice(METHODS), "evaluator": click.Choice(EVALUATORS)}
+ANNEAL_TYPES = {"evaluator": click.Choice(EVALUATORS)}
 
 
 def _config_callback(ctx, param, path):
@@ -63,6 +62,19 @@ def _config_callback(ctx, param, path):
     return path
 
 
+def _methods_callback(ctx, param, text):
+    """Check --methods like a click choice (a usage error, exit status 2)."""
+    from hpcnet.ensemble.tasks import parse_methods
+    from hpcnet.errors import HpcnetError
+
+    try:
+        return parse_methods(text)
+    except HpcnetError:
+        unknown = next((m for m in str(text).split(",") if m.strip() not in METHODS), text)
+        raise click.BadParameter(f"{unknown.strip()!r} is not one of "
+                                 f"{', '.join(map(repr, METHODS))}.") from None
+
+
 @click.command("anneal")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), is_eager=True,
               expose_value=False, callback=_config_callback,
@@ -77,6 +89,17 @@ def _config_callback(ctx, param, path):
               help="Target Poisson's ratios ν* in [-1, 1], e.g. -0.9,0.9.  [default: -0.9]")
 @click.option("--direction", type=click.Choice(["up", "down"]), default=None,
               help="Shorthand: up = --target 0.9, down = --target -0.9.")
+@click.option("--methods", "--method", "methods", default="sa", show_default=True,
+              callback=_methods_callback,
+              help="Methods, comma-separated; each is a task of its own, so `sa,greedy` "
+                   "compares them in one file (`hpcnet stats`, `hpcnet report`). sa: simulated "
+                   "annealing; greedy: remove, one at a time, the bond whose removal lowers E "
+                   "most (Goodrich, Liu & Nagel's pruning).")
+@click.option("--network", "network", type=FILE, default=None,
+              help="Anneal this network file (`hpcnet generate`, `hpcnet import`) instead of "
+                   "generated networks: one task per target and method, recorded with the "
+                   "file's path and fingerprint; not with --kinds, --sizes, --seeds, "
+                   "--distortion or --packing-fraction.")
 @click.option("--base-seed", type=click.IntRange(min=0), default=0,
               help="Base of every chain's random stream (with the task's identity).")
 @click.option("--distortion", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.2,
@@ -92,16 +115,17 @@ def _config_callback(ctx, param, path):
 @click.option("-o", "--output", type=FILE, required=True,
               help="Ensemble HDF5 file (its journal lives beside it in OUTPUT.journal/).")
 @click.pass_context
-def command(ctx, kinds, sizes, seeds, targets, direction, base_seed, distortion,
-            packing_fraction, checkpoint_seconds, resume, force, output, **anneal):
-    """Prune bonds by simulated annealing to reach target Poisson's ratios.
+def command(ctx, kinds, sizes, seeds, targets, direction, methods, network, base_seed,
+            distortion, packing_fraction, checkpoint_seconds, resume, force, output, **anneal):
+    """Prune bonds by simulated annealing (or greedily) to reach target Poisson's ratios.
 
-    Every combination of --kinds, --sizes, --seeds and --targets is one task
-    (one chain). Under `mpirun -n P` (or `srun`) the ranks share the tasks
-    dynamically and write one HDF5 file. Results depend only on the settings:
-    any number of ranks gives the same chains. Re-running the same command
-    (or `--resume -o OUTPUT`) skips finished tasks; SIGTERM stops at a safe
-    point with exit status 75 and a resumable file.
+    Every combination of --kinds, --sizes, --seeds, --targets and --methods is
+    one task (one chain); with --network FILE, every combination of --targets
+    and --methods on that network. Under `mpirun -n P` (or `srun`) the ranks
+    share the tasks dynamically and write one HDF5 file. Results depend only on
+    the settings: any number of ranks gives the same chains. Re-running the
+    same command (or `--resume -o OUTPUT`) skips finished tasks; SIGTERM stops
+    at a safe point with exit status 75 and a resumable file.
     """
     from hpcnet.cli.common import mpi_world
     from hpcnet.ensemble.runner import (
@@ -120,19 +144,29 @@ def command(ctx, kinds, sizes, seeds, targets, direction, base_seed, distortion,
     if direction:
         targets = "0.9" if direction == "up" else "-0.9"
     source = ctx.get_parameter_source
-    task_options_given = any(
-        source(name) not in (click.core.ParameterSource.DEFAULT, None)
-        for name in ("kinds", "sizes", "seeds", "targets", "direction"))
+
+    def given(name):
+        return source(name) not in (click.core.ParameterSource.DEFAULT, None)
+
+    task_options_given = any(given(name) for name in ("kinds", "sizes", "seeds", "targets",
+                                                      "direction", "methods", "network"))
+    generated = ("kinds", "sizes", "seeds", "distortion", "packing_fraction")
+    if network is not None and any(given(name) for name in generated):
+        raise click.UsageError("--network anneals one network file: give no --kinds, "
+                               "--sizes, --seeds, --distortion or --packing-fraction with it")
     if resume and not task_options_given:
         settings = stored_settings(output)
         if settings is None:
             raise HpcnetError(f"--resume: {output} has no run to resume")
     else:
-        settings = EnsembleSettings(
-            kinds=parse_kinds(kinds), sizes=parse_ints(sizes, "sizes"),
-            seeds=parse_ints(seeds, "seeds"), targets=parse_floats(targets or "-0.9"),
-            anneal=AnnealSettings(**anneal), base_seed=base_seed, distortion=distortion,
-            packing_fraction=packing_fraction)
+        common = {"targets": parse_floats(targets or "-0.9"), "methods": methods,
+                  "anneal": AnnealSettings(**anneal), "base_seed": base_seed,
+                  "distortion": distortion, "packing_fraction": packing_fraction}
+        if network is not None:
+            settings = EnsembleSettings.for_network(network, **common)
+        else:
+            settings = EnsembleSettings(kinds=parse_kinds(kinds), sizes=parse_ints(sizes, "sizes"),
+                                        seeds=parse_ints(seeds, "seeds"), **common)
         settings.anneal.validate()
         settings.tasks()  # validates sizes and targets
     with petsc_session(comm):

@@ -112,7 +112,8 @@ def _modes(source, output, kind, size, seed, target, mask, k):
 def _chain_network(results, kind, size, seed, target, mask):
     """One chain's network: the lowest target, then the smallest seed, among those selected."""
     size = max(results.values("size"), default=None) if size is None else size
-    rows = results.select(kind=kind, size=size, seed=seed, target=target)
+    rows = results.select(kind=kind, size=size, seed=seed, target=target,
+                          method=results.primary_method)
     if not len(rows):
         raise HpcnetError(f"{results.path}: no finished chain of kind {kind}, L={size}"
                           + (f", seed {seed}" if seed is not None else "")

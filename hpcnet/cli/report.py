@@ -32,9 +32,12 @@ def command(ensemble, runs, timing, survey, limit, figures, title, output):
     """Write the reproduction report of ENSEMBLE (and of training runs and timings).
 
     A table puts every claim of the paper (tuning range per kind and size,
-    isotropy, bond statistics, the two-mode mechanism, ν̄'-ν linearity, CNN R²,
-    training and prediction speed) beside the value this run measured and a
-    verdict, then the tuning table per kind × size × target and the figures.
+    isotropy, answers that are materials, ±0.9 reached by materials, SA beating
+    single-bond pruning, bond statistics, the two-mode mechanism, ν̄'-ν
+    linearity, CNN R², training and prediction speed) beside the value this run
+    measured and a verdict, then the tuning table per kind × size × target ×
+    method, SA beside greedy (an ensemble of `anneal --methods sa,greedy`) and
+    the figures. Files of layout version 1 (no a_min) give "n/a" where it is needed.
     """
     from hpcnet.analysis import report
     from hpcnet.analysis.survey import read_csv

@@ -1,6 +1,6 @@
 """Many annealing chains on MPI ranks into one HDF5 file, and reading that file back.
 
-``tasks`` defines the task table (kinds × sizes × seeds × targets); ``runner``
+``tasks`` defines the task table (kinds × sizes × seeds × targets × methods); ``runner``
 farms tasks to ranks (``counter`` hands them out) and survives kills through
 ``journal``; ``layout`` is the HDF5 layout, written collectively; ``results``
 and ``stats`` read a finished, interrupted or running ensemble.

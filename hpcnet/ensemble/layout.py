@@ -1,9 +1,10 @@
-"""The ensemble's HDF5 layout (version 1), written collectively with h5py ``mpio``.
+"""The ensemble's HDF5 layout (version 2), written collectively with h5py ``mpio``.
 
 Two phases (parallel HDF5's rule): every rank creates every group, dataset and
 attribute with identical arguments; then each rank writes its own task rows
 independently. Shapes are fixed: per-task arrays are padded to the largest
 network and trajectory (NaN for floats, -1 for node indices, 0 for masks).
+Files of version 1 are read too: what they lack reads as absent (NaN).
 ``docs/ensemble-layout.md`` describes the layout for users of plain h5py.
 """
 
@@ -16,7 +17,9 @@ import numpy as np
 from hpcnet.anneal.chain import TRAJECTORY_FIELDS as TRAJECTORY  # one dataset per field
 from hpcnet.network import boundary_from_flags
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
+#: Versions the readers accept (version 1 lacks the method, the material check and stiffness).
+READABLE_VERSIONS = (1, 2)
 
 PENDING, PARTIAL, DONE, FAILED = 0, 1, 2, 3
 STATUS_NAMES = {PENDING: "pending", PARTIAL: "partial", DONE: "done", FAILED: "failed"}
@@ -26,9 +29,11 @@ MESSAGE_LEN = 256
 MASKS = ("initial", "final", "best")
 #: One value per task: name -> dtype. Floats are NaN until the task is done.
 TASK_COLUMNS = {
-    "kind": "i1", "size": "i4", "seed": "i8", "target": "f8", "status": "i1",
+    "kind": "i1", "size": "i4", "seed": "i8", "target": "f8", "method": "i1", "status": "i1",
     "message": f"S{MESSAGE_LEN}",
-    **{f"{q}_{state}": "f8" for state in MASKS for q in ("nu", "nu_x", "nu_y")},
+    **{f"{q}_{state}": "f8" for state in MASKS
+       for q in ("nu", "nu_x", "nu_y", "a_min", "nu_boundary", "nu_boundary_x",
+                 "nu_boundary_y")},
     "energy_best": "f8", "removed_fraction": "f8", "dz": "f8", "wall_time": "f8",
     "n_proposals": "i8", "acceptance": "f8", "sigma2_initial": "f8", "sigma2_final": "f8",
     "n_nodes": "i4", "n_bonds": "i4", "n_steps": "i4",
@@ -41,14 +46,20 @@ def fill_value(dtype: str):
 
 
 def create(fh, n_tasks: int, max_nodes: int, max_bonds: int, max_steps: int,
-           attrs: dict) -> None:
-    """Create the whole layout in an open file. Collective: same arguments on every rank."""
+           attrs: dict, stiffness: bool = False) -> None:
+    """Create the whole layout in an open file. Collective: same arguments on every rank.
+
+    ``stiffness``: some network has springs other than 1, so ``networks/stiffness`` is
+    stored (absent, every spring is 1).
+    """
     t = fh.create_group("tasks")
     for name, dtype in TASK_COLUMNS.items():
         t.create_dataset(name, (n_tasks,), dtype=dtype, fillvalue=fill_value(dtype))
     n = fh.create_group("networks")
     n.create_dataset("positions", (n_tasks, max_nodes, 2), "f8", fillvalue=np.nan)
     n.create_dataset("bonds", (n_tasks, max_bonds, 2), "i4", fillvalue=-1)
+    if stiffness:
+        n.create_dataset("stiffness", (n_tasks, max_bonds), "f8", fillvalue=np.nan)
     n.create_dataset("boundary", (n_tasks, max_nodes), "u1", fillvalue=0)
     m = fh.create_group("masks")
     for name in MASKS:
@@ -74,6 +85,8 @@ def write_row(fh, row: int, record: dict) -> None:
     n_nodes, n_bonds = len(record["positions"]), len(record["bonds"])
     fh["networks/positions"][row, :n_nodes] = record["positions"]
     fh["networks/bonds"][row, :n_bonds] = record["bonds"]
+    if "stiffness" in fh["networks"] and "stiffness" in record:  # not in version-1 journals
+        fh["networks/stiffness"][row, :n_bonds] = record["stiffness"]
     fh["networks/boundary"][row, :n_nodes] = record["boundary"]
     for name in MASKS:
         fh[f"masks/{name}"][row, :n_bonds] = record[f"mask_{name}"]
@@ -82,11 +95,28 @@ def write_row(fh, row: int, record: dict) -> None:
         fh[f"trajectory/{name}"][row, :steps] = record[f"traj_{name}"]
 
 
+def names(fh, what: str) -> list[str]:
+    """Code -> name of the ``kinds`` or ``methods`` of an open file.
+
+    A version-1 file has no ``methods``: all its tasks ran the settings' one method.
+    """
+    if what == "methods" and what not in fh.attrs:
+        return [json.loads(fh.attrs["settings"])["anneal"]["method"]]
+    return json.loads(fh.attrs[what])
+
+
 def read_tasks(fh) -> dict[str, np.ndarray]:
-    """All per-task columns of an open file, with ``kind`` decoded to names."""
-    kinds = json.loads(fh.attrs["kinds"])
-    out = {name: fh["tasks"][name][()] for name in TASK_COLUMNS}
-    out["kind"] = np.array([kinds[k] for k in out["kind"]])
+    """All per-task columns of an open file, ``kind`` and ``method`` decoded to names.
+
+    Columns a version-1 file lacks are filled as for a task not done (NaN).
+    """
+    t = fh["tasks"]
+    n_tasks = len(t["status"])
+    out = {name: t[name][()] if name in t else np.full(n_tasks, fill_value(dtype), dtype)
+           for name, dtype in TASK_COLUMNS.items()}
+    for column, what in (("kind", "kinds"), ("method", "methods")):
+        decoded = names(fh, what)
+        out[column] = np.array([decoded[code] for code in out[column]])
     out["message"] = np.array([m.decode() for m in out["message"]])
     return out
 
@@ -95,16 +125,23 @@ def read_network(fh, row: int):
     """Task ``row``'s original network, rebuilt from the file (an hpcnet Network)."""
     from hpcnet.network import Network
 
-    kinds = json.loads(fh.attrs["kinds"])
     settings = json.loads(fh.attrs["settings"])
     n_nodes, n_bonds = int(fh["tasks/n_nodes"][row]), int(fh["tasks/n_bonds"][row])
     flags = fh["networks/boundary"][row, :n_nodes]
-    kind = kinds[int(fh["tasks/kind"][row])]
+    kind = names(fh, "kinds")[int(fh["tasks/kind"][row])]
+    source = settings.get("network_file")
+    if source is not None:
+        params = source["params"]
+    else:
+        params = {"distortion": settings["distortion"]} if kind == "tri" else {}
+    stiffness = None  # not stored (or a row journaled by version 1): unit springs
+    if "stiffness" in fh["networks"] and not np.isnan(fh["networks/stiffness"][row, 0]):
+        stiffness = fh["networks/stiffness"][row, :n_bonds]
     return Network.from_arrays(
         fh["networks/positions"][row, :n_nodes], fh["networks/bonds"][row, :n_bonds],
         boundary_from_flags(flags),
-        kind=kind, size=int(fh["tasks/size"][row]), seed=int(fh["tasks/seed"][row]),
-        params={"distortion": settings["distortion"]} if kind == "tri" else {})
+        stiffness, kind=kind, size=int(fh["tasks/size"][row]), seed=int(fh["tasks/seed"][row]),
+        params=params)
 
 
 def read_mask(fh, name: str, row: int) -> np.ndarray:

@@ -35,9 +35,12 @@ class EnsembleResults:
     ----------
     path : Path
     tasks : dict of str -> array
-        Every per-task column (:data:`hpcnet.ensemble.layout.TASK_COLUMNS`), ``kind`` as names.
+        Every per-task column (:data:`hpcnet.ensemble.layout.TASK_COLUMNS`), ``kind`` and
+        ``method`` as names; columns a version-1 file lacks are NaN.
     settings : dict
         The run's resolved settings.
+    version : int
+        The file's layout version.
     """
 
     def __init__(self, path):
@@ -51,11 +54,13 @@ class EnsembleResults:
         except OSError as exc:
             raise HpcnetError(f"{self.path}: not an HDF5 file ({exc})") from None
         try:
-            if int(self._fh.attrs.get("layout_version", -1)) != layout.LAYOUT_VERSION:
-                raise HpcnetError(f"{self.path}: not an hpcnet ensemble file of layout "
-                                  f"version {layout.LAYOUT_VERSION}")
+            self.version = int(self._fh.attrs.get("layout_version", -1))
+            if self.version not in layout.READABLE_VERSIONS:
+                raise HpcnetError(f"{self.path}: not an hpcnet ensemble file of layout version "
+                                  f"{' or '.join(map(str, layout.READABLE_VERSIONS))}")
             self.tasks = layout.read_tasks(self._fh)
             self.settings = json.loads(self._fh.attrs["settings"])
+            self.settings.setdefault("methods", layout.names(self._fh, "methods"))  # version 1
         except (KeyError, ValueError) as exc:
             self._fh.close()
             raise HpcnetError(f"{self.path}: not an hpcnet ensemble file ({exc})") from None
@@ -81,23 +86,33 @@ class EnsembleResults:
         """Sorted distinct values of ``column`` among the finished tasks."""
         return sorted(set(self.tasks[column][self.done].tolist()))
 
+    @property
+    def primary_method(self) -> str:
+        """The method figures draw by default: "sa" when the file has it."""
+        methods = self.values("method")
+        return "sa" if "sa" in methods or not methods else methods[0]
+
     def select(self, kind: str | None = None, size: int | None = None,
-               seed: int | None = None, target: float | None = None) -> np.ndarray:
+               seed: int | None = None, target: float | None = None,
+               method: str | None = None) -> np.ndarray:
         """Rows of the finished tasks matching every criterion given."""
         sel = self.done.copy()
         for column, value in (("kind", kind), ("size", size), ("seed", seed),
-                              ("target", target)):
+                              ("target", target), ("method", method)):
             if value is not None:
                 sel &= np.isclose(self.tasks[column], value) if column == "target" else (
                     self.tasks[column] == value)
         return np.flatnonzero(sel)
 
-    def tuning_pair(self, kind: str, size: int, seed: int | None = None) -> tuple[int, int]:
+    def tuning_pair(self, kind: str, size: int, seed: int | None = None,
+                    method: str | None = None) -> tuple[int, int]:
         """Rows of one initial network tuned both ways: the lowest and highest target.
 
-        ``seed`` defaults to the smallest seed with both chains finished.
+        ``seed`` defaults to the smallest seed with both chains finished, ``method``
+        to :attr:`primary_method`.
         """
-        rows = self.select(kind=kind, size=size, seed=seed)
+        rows = self.select(kind=kind, size=size, seed=seed,
+                           method=method or self.primary_method)
         for s in sorted(set(self.tasks["seed"][rows].tolist())):
             mine = rows[self.tasks["seed"][rows] == s]
             targets = self.tasks["target"][mine]
@@ -108,7 +123,8 @@ class EnsembleResults:
                           f"targets for {which}")
 
     def network(self, row: int, mask: str = "final") -> Network:
-        """Task ``row``'s network: the original with the bonds of ``mask`` kept."""
+        """Task ``row``'s network: the original (generated, or read by ``anneal --network``)
+        with the bonds of ``mask`` kept."""
         if mask not in layout.MASKS:
             raise HpcnetError(f"unknown mask {mask!r}; choose from {', '.join(layout.MASKS)}")
         original = layout.read_network(self._fh, row)

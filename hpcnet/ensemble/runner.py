@@ -13,6 +13,7 @@ touches the ``.part`` file. Once every task is done the journals are removed.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ import numpy as np
 from mpi4py import MPI
 
 from hpcnet import __version__
-from hpcnet.anneal.chain import AnnealSettings, run_chain
+from hpcnet.anneal.chain import METHODS, AnnealSettings, network_fingerprint, run_chain
 from hpcnet.ensemble import layout
 from hpcnet.ensemble.counter import SharedCounters
 from hpcnet.ensemble.journal import JournalWriter, journal_files, scan
@@ -34,6 +35,8 @@ from hpcnet.ensemble.tasks import Task, largest_first, task_table
 from hpcnet.errors import HpcnetError
 from hpcnet.generators import KINDS, generate
 from hpcnet.mechanics.bond_statistics import bond_statistics
+from hpcnet.mechanics.elastic import poisson_ratio
+from hpcnet.network import Network
 from hpcnet.tools.atomic import part_path, write_text
 from hpcnet.tools.mpi import root_decides
 
@@ -45,7 +48,13 @@ EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: stopped by a signal, resumable
 
 @dataclass
 class EnsembleSettings:
-    """Everything that determines an ensemble's results (saved with them)."""
+    """Everything that determines an ensemble's results (saved with them).
+
+    Each task runs ``anneal`` with its own target and method (``anneal.target``
+    and ``anneal.method`` are unused). ``network_file`` (from :meth:`for_network`)
+    names the network file every task anneals, instead of generated networks:
+    ``{"path", "fingerprint", "params"}``.
+    """
 
     kinds: list[str]
     sizes: list[int]
@@ -55,9 +64,22 @@ class EnsembleSettings:
     base_seed: int = 0
     distortion: float = 0.2
     packing_fraction: float | None = None
+    methods: list[str] = field(default_factory=lambda: ["sa"])
+    network_file: dict | None = None
+
+    @classmethod
+    def for_network(cls, path: Path, **options) -> EnsembleSettings:
+        """Settings that anneal the network in file ``path`` (its provenance as the task's)."""
+        path = Path(path).resolve()
+        net = Network.load(path)
+        source = {"path": str(path), "fingerprint": file_fingerprint(net), "params": net.params}
+        return cls(kinds=[net.kind], sizes=[net.size], seeds=[net.seed], network_file=source,
+                   **options)
 
     def tasks(self) -> list[Task]:
-        return task_table(self.kinds, self.sizes, self.seeds, self.targets)
+        fingerprint = self.network_file["fingerprint"] if self.network_file else None
+        return task_table(self.kinds, self.sizes, self.seeds, self.targets, self.methods,
+                          fingerprint)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -67,14 +89,41 @@ class EnsembleSettings:
         known = {f.name for f in dataclasses.fields(cls)}  # unknown keys: ignored
         data = {k: v for k, v in json.loads(text).items() if k in known}
         data["anneal"] = AnnealSettings.from_json(json.dumps(data["anneal"]))
+        # Runs of layout version 1 ran one method, the anneal settings' own.
+        data.setdefault("methods", [data["anneal"].method])
         return cls(**data)
 
-    def network(self, task: Task):
+    def network(self, task: Task) -> Network:
         """The task's initial network, deterministic from the settings."""
+        if self.network_file is not None:
+            return read_network_file(self.network_file)
         options = {"distortion": self.distortion} if task.kind == "tri" else {}
         if task.kind == "packing" and self.packing_fraction is not None:
             options["packing_fraction"] = self.packing_fraction
         return generate(task.kind, task.size, task.seed, **options)
+
+    def kind_names(self) -> list[str]:
+        """Kind code -> name in the file: the generator kinds, then a network file's own."""
+        return list(KINDS) + [k for k in self.kinds if k not in KINDS]
+
+
+def file_fingerprint(net: Network) -> str:
+    """SHA-1 of everything that determines a network's response: the chain's
+    fingerprint (positions, bonds, stiffnesses) and the boundary sets."""
+    digest = hashlib.sha1(network_fingerprint(net).encode())
+    for side in sorted(net.boundary):
+        digest.update(side.encode() + np.ascontiguousarray(net.boundary[side], np.int64).tobytes())
+    return digest.hexdigest()
+
+
+def read_network_file(source: dict) -> Network:
+    """The network of ``EnsembleSettings.network_file``, checked against its fingerprint."""
+    net = Network.load(source["path"])
+    fingerprint = file_fingerprint(net)
+    if fingerprint != source["fingerprint"]:
+        raise HpcnetError(f"{source['path']} changed since the run started (fingerprint "
+                          f"{fingerprint[:12]}, the run's {source['fingerprint'][:12]})")
+    return net
 
 
 @dataclass
@@ -155,6 +204,11 @@ def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
     if output.exists() and not jdir.is_dir():
         return Plan(0, [], {}, 0, error=f"{output} exists and is not an hpcnet ensemble; "
                                          f"pass --force to overwrite it")
+    if settings.network_file is not None:
+        try:
+            read_network_file(settings.network_file)
+        except HpcnetError as exc:
+            return Plan(0, [], {}, 0, error=str(exc))
     jdir.mkdir(parents=True, exist_ok=True)
     settings_file = jdir / "settings.json"
     if not settings_file.exists():
@@ -168,13 +222,17 @@ def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
 
 # --------------------------------------------------------------------------- records
 def _done_record(task: Task, net, result) -> dict:
-    """A finished chain as a flat dict of arrays (one journal record, one HDF5 row)."""
+    """A finished chain as a flat dict of arrays (one journal record, one HDF5 row).
+
+    The material check of each stored state (a_min, boundary ν) comes from a
+    fresh solve of its mask.
+    """
     n0 = int(result.initial_mask.sum())
     sigma2 = {state: bond_statistics(net.pruned(getattr(result, f"{state}_mask"))).sigma2
               for state in ("initial", "final")}
     record = {
         "type": "done", "task": task.index, "status": layout.DONE,
-        "positions": net.positions, "bonds": net.bonds,
+        "positions": net.positions, "bonds": net.bonds, "stiffness": net.stiffness,
         "boundary": net.boundary_flags(),
         "n_nodes": net.n_nodes, "n_bonds": net.n_bonds,
         "removed_fraction": 1.0 - result.final_mask.sum() / n0,
@@ -186,9 +244,13 @@ def _done_record(task: Task, net, result) -> dict:
         "sigma2_initial": sigma2["initial"], "sigma2_final": sigma2["final"],
     }
     for state in layout.MASKS:
-        record[f"mask_{state}"] = getattr(result, f"{state}_mask").astype(np.uint8)
+        mask = getattr(result, f"{state}_mask")
+        record[f"mask_{state}"] = mask.astype(np.uint8)
         for q in ("nu", "nu_x", "nu_y"):
             record[f"{q}_{state}"] = getattr(result, f"{state}_{q}")
+        fresh = poisson_ratio(net.pruned(mask))
+        for q in ("a_min", "nu_boundary", "nu_boundary_x", "nu_boundary_y"):
+            record[f"{q}_{state}"] = getattr(fresh, q)
     for name in layout.TRAJECTORY:
         record[f"traj_{name}"] = np.asarray(result.trajectory[name], dtype=np.float64)
     return record
@@ -343,14 +405,16 @@ def _run_task(task, settings, checkpoint, journal, stopping, progress, checkpoin
 
     state = ChainState.from_dict(checkpoint) if checkpoint is not None else None
     try:
-        chain_settings = dataclasses.replace(settings.anneal, target=task.target)
+        chain_settings = dataclasses.replace(settings.anneal, target=task.target,
+                                             method=task.method)
         result = run_chain(net, chain_settings, task.rng(settings.base_seed), state=state,
                            on_step=on_step)
+        record = _done_record(task, net, result)
     except HpcnetError as exc:
         journal.append(_failed_record(task, str(exc)))
         log.warning("task %d (%s) failed: %s", task.index, task.label(), exc)
         return
-    journal.append(_done_record(task, net, result))
+    journal.append(record)
 
 
 # --------------------------------------------------------------------------- merging
@@ -367,9 +431,11 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     finished, checkpoints = scan(files[comm.rank:: comm.size])
     partial = set(checkpoints)
     done_rows = [r for r in finished.values() if int(r["status"]) == layout.DONE]
+    # the largest network and trajectory, and whether any spring differs from 1
     local_max = np.array([max([int(r["n_nodes"]) for r in done_rows], default=1),
                           max([int(r["n_bonds"]) for r in done_rows], default=1),
-                          max([int(r["n_steps"]) for r in done_rows], default=1)])
+                          max([int(r["n_steps"]) for r in done_rows], default=1),
+                          any(np.any(r["stiffness"] != 1) for r in done_rows if "stiffness" in r)])
     global_max = np.zeros_like(local_max)
     comm.Allreduce(local_max, global_max, op=MPI.MAX)
     statuses = comm.allgather(({i: int(r["status"]) for i, r in finished.items()}, partial,
@@ -387,7 +453,8 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     complete = done + failed == len(tasks)
     attrs = {
         "hpcnet_version": __version__, "settings": settings.to_json(),
-        "petsc_options": options_snapshot(), "kinds": list(KINDS), "complete": complete,
+        "petsc_options": options_snapshot(), "kinds": settings.kind_names(),
+        "methods": list(METHODS), "complete": complete,
         "n_tasks": len(tasks), "n_done": done, "n_failed": failed,
         "status_names": {str(k): v for k, v in layout.STATUS_NAMES.items()},
     }
@@ -397,10 +464,13 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     comm.Barrier()
     kwargs = {"driver": "mpio", "comm": comm} if comm.size > 1 else {}
     with h5py.File(part, "w", **kwargs) as fh:
-        layout.create(fh, len(tasks), *map(int, global_max), attrs=attrs)
+        *shape, springs = map(int, global_max)
+        layout.create(fh, len(tasks), *shape, attrs=attrs, stiffness=bool(springs))
         if comm.rank == 0:
             t = fh["tasks"]
-            t["kind"][:] = [KINDS.index(task.kind) for task in tasks]
+            kinds = settings.kind_names()
+            t["kind"][:] = [kinds.index(task.kind) for task in tasks]
+            t["method"][:] = [METHODS.index(task.method) for task in tasks]
             t["size"][:] = [task.size for task in tasks]
             t["seed"][:] = [task.seed for task in tasks]
             t["target"][:] = [task.target for task in tasks]

@@ -1,4 +1,4 @@
-"""The ensemble's task table: kinds × sizes × seeds × targets, and each task's random stream."""
+"""The task table (kinds × sizes × seeds × targets × methods) and each task's random stream."""
 
 from __future__ import annotations
 
@@ -8,31 +8,48 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hpcnet.anneal.chain import METHODS
 from hpcnet.errors import HpcnetError
 from hpcnet.generators import KINDS
 
 
 @dataclass(frozen=True)
 class Task:
-    """One annealing chain: the network (kind, size, seed) and the target ν."""
+    """One chain: the network (kind, size, seed; or a network file), the target ν, the method.
+
+    ``fingerprint`` is set for a network read from a file (``hpcnet anneal
+    --network``); its kind, size and seed are then the file's provenance.
+    """
 
     index: int
     kind: str
     size: int
     seed: int
     target: float
+    method: str = "sa"
+    fingerprint: str | None = None
 
     def rng(self, base_seed: int) -> np.random.Generator:
         """The chain's random stream, a function of (base seed, task identity) alone.
 
         It does not depend on the task's index or on which rank runs it, so the
         results are the same for any number of ranks and any task list order.
+        The network enters as (kind, size, seed), or as its fingerprint for a
+        network file. The method enters only when it is not "sa", so an SA task
+        keeps the stream it had before the method was part of a task's identity
+        (runs of layout version 1 resume and rerun unchanged).
         """
-        key = (KINDS.index(self.kind), self.size, self.seed, int(round((self.target + 1) * 1e6)))
+        target = int(round((self.target + 1) * 1e6))
+        if self.fingerprint is None:
+            key = (KINDS.index(self.kind), self.size, self.seed, target)
+        else:
+            key = (len(KINDS), int(self.fingerprint[:15], 16), target)
+        if self.method != "sa":
+            key += (METHODS.index(self.method),)
         return np.random.default_rng(np.random.SeedSequence(entropy=base_seed, spawn_key=key))
 
     def label(self) -> str:
-        return f"{self.kind} L={self.size} seed={self.seed} target={self.target:+g}"
+        return f"{self.kind} L={self.size} seed={self.seed} target={self.target:+g} {self.method}"
 
 
 def parse_ints(text: str, what: str = "seeds") -> list[int]:
@@ -70,16 +87,32 @@ def parse_kinds(text: str) -> list[str]:
     return list(dict.fromkeys(kinds))
 
 
-def task_table(kinds, sizes, seeds, targets) -> list[Task]:
-    """All tasks, indexed in the order kinds × sizes × seeds × targets."""
+def parse_methods(text: str) -> list[str]:
+    """'sa,greedy' -> ['sa', 'greedy'] (order kept, duplicates removed)."""
+    methods = [m.strip() for m in str(text).split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise HpcnetError(f"unknown method(s) {', '.join(unknown) or '(none)'}: "
+                          f"choose from {', '.join(METHODS)}")
+    return list(dict.fromkeys(methods))
+
+
+def task_table(kinds, sizes, seeds, targets, methods=("sa",),
+               fingerprint: str | None = None) -> list[Task]:
+    """All tasks, indexed in the order kinds × sizes × seeds × targets × methods.
+
+    ``fingerprint``: the tasks anneal that network file (kinds, sizes and seeds
+    are then its provenance, and sizes are not checked).
+    """
     for t in targets:
         if not -1.0 <= t <= 1.0:
             raise HpcnetError(f"target {t} outside [-1, 1], the range of ν in 2D")
-    for L in sizes:
+    for L in sizes if fingerprint is None else ():
         if L < 3:
             raise HpcnetError(f"size {L} below the minimum of 3")
-    product = itertools.product(kinds, sizes, seeds, targets)
-    return [Task(i, k, int(L), int(s), float(t)) for i, (k, L, s, t) in enumerate(product)]
+    product = itertools.product(kinds, sizes, seeds, targets, methods)
+    return [Task(i, k, int(L), int(s), float(t), m, fingerprint)
+            for i, (k, L, s, t, m) in enumerate(product)]
 
 
 def largest_first(tasks: list[Task]) -> list[Task]:

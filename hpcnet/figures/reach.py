@@ -22,8 +22,10 @@ TOLERANCE = 0.05
 
 
 def reach_rows(results: EnsembleResults) -> list[dict]:
-    """:func:`~hpcnet.ensemble.stats.summarize` rows of groups with a finished chain."""
-    return [row for row in summarize(results.tasks, TOLERANCE) if row["done"] > 0]
+    """:func:`~hpcnet.ensemble.stats.summarize` rows of groups with a finished chain,
+    of the file's primary method (SA when it has SA chains)."""
+    return [row for row in summarize(results.tasks, TOLERANCE)
+            if row["done"] > 0 and row["method"] == results.primary_method]
 
 
 def reach_vs_size(results: EnsembleResults) -> Figure:
