@@ -13,7 +13,7 @@ import sys
 import click
 
 from hpcnet.anneal.chain import EVALUATORS, METHODS, AnnealSettings
-from hpcnet.cli.options import FILE, force_option, settings_options
+from hpcnet.cli.options import EXISTING_FILE, FILE, force_option, settings_options
 
 #: AnnealSettings fields that are no option here: the target and the method are per task
 #: (--targets, --methods), and the ensemble checkpoints by time (--checkpoint-seconds).
@@ -95,7 +95,7 @@ def _methods_callback(ctx, param, text):
                    "compares them in one file (`hpcnet stats`, `hpcnet report`). sa: simulated "
                    "annealing; greedy: remove, one at a time, the bond whose removal lowers E "
                    "most (Goodrich, Liu & Nagel's pruning).")
-@click.option("--network", "network", type=FILE, default=None,
+@click.option("--network", "network", type=EXISTING_FILE, default=None,
               help="Anneal this network file (`hpcnet generate`, `hpcnet import`) instead of "
                    "generated networks: one task per target and method, recorded with the "
                    "file's path and fingerprint; not with --kinds, --sizes, --seeds, "

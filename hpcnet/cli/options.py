@@ -15,6 +15,8 @@ import click
 
 #: A file argument or option (an input network, an ensemble, an output file).
 FILE = click.Path(dir_okay=False, path_type=Path)
+#: A file option that must exist when the command starts (a usage error otherwise).
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 #: A directory argument or option (a training run, a figure directory).
 DIRECTORY = click.Path(file_okay=False, path_type=Path)
 
