@@ -52,8 +52,8 @@ def _config_callback(ctx, param, path):
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise click.BadParameter(f"cannot read {path}: {exc}") from None
+    except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
+        raise click.BadParameter(f"cannot read {path} as TOML: {exc}") from None
     known = {p.name for p in ctx.command.params}
     defaults = {}
     for key, value in data.items():
@@ -63,6 +63,28 @@ def _config_callback(ctx, param, path):
         defaults[name] = ",".join(map(str, value)) if isinstance(value, list) else value
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
     return path
+
+
+def _resumed(ctx, output: Path, given):
+    """The stored settings of OUTPUT's run; HpcnetError naming any option given that differs."""
+    from hpcnet.ensemble.runner import stored_settings
+    from hpcnet.errors import HpcnetError
+
+    stored = stored_settings(output)
+    if stored is None:
+        raise HpcnetError(f"--resume: {output} has no run to resume")
+    named = {name for name in ctx.params
+             if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)}
+    if "direction" in named:
+        named.add("targets")
+    changed = [f"--{field.rsplit('.', 1)[-1].replace('_', '-')} (the run has {old}, "
+               f"you gave {new})" for field, (old, new) in stored.differences(given).items()
+               if field.rsplit(".", 1)[-1] in named]
+    if changed:
+        raise HpcnetError(f"--resume: {output} was run with other settings: "
+                          f"{'; '.join(changed)}. Leave out the changed option(s) to resume, "
+                          f"or start a new run with another -o")
+    return stored
 
 
 def _anneal_options(func):
@@ -111,7 +133,8 @@ def _anneal_options(func):
 @click.option("--checkpoint-seconds", type=click.FloatRange(min=0.0), default=60.0,
               help="Journal each running chain's state this often (a kill loses no more).")
 @click.option("--resume", is_flag=True,
-              help="Continue the run in OUTPUT; without task options, with its stored settings.")
+              help="Continue the run in OUTPUT with its stored settings (options given must agree "
+                   "with them).")
 @click.option("--force", is_flag=True, help="Discard an existing OUTPUT and start over.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Ensemble HDF5 file (its journal lives beside it in OUTPUT.journal/).")
@@ -128,37 +151,33 @@ def command(ctx, kinds, sizes, seeds, targets, direction, base_seed, distortion,
     point with exit status 75 and a resumable file.
     """
     from hpcnet.cli.common import mpi_world
-    from hpcnet.ensemble.runner import (
-        EXIT_INTERRUPTED,
-        EnsembleSettings,
-        run_ensemble,
-        stored_settings,
-    )
+    from hpcnet.ensemble.runner import EXIT_INTERRUPTED, EnsembleSettings, run_ensemble
     from hpcnet.ensemble.tasks import parse_floats, parse_ints, parse_kinds
-    from hpcnet.errors import HpcnetError
+    from hpcnet.tools.mpi import root_decides
     from hpcnet.tools.petsc_env import petsc_session
 
     comm = mpi_world()  # first: it decides which h5py to import
-    if direction and targets:
-        raise click.UsageError("give --direction or --target(s), not both")
-    if direction:
-        targets = "0.9" if direction == "up" else "-0.9"
-    source = ctx.get_parameter_source
-    task_options_given = any(
-        source(name) not in (click.core.ParameterSource.DEFAULT, None)
-        for name in ("kinds", "sizes", "seeds", "targets", "direction"))
-    if resume and not task_options_given:
-        settings = stored_settings(output)
-        if settings is None:
-            raise HpcnetError(f"--resume: {output} has no run to resume")
-    else:
+
+    def decide():  # on rank 0 alone, so that a mistake is reported once
+        nonlocal targets
+        if resume and force:
+            raise click.UsageError("--resume continues the run in OUTPUT, --force discards "
+                                   "it: give one of them")
+        if direction and targets is not None:
+            raise click.UsageError("give --direction or --target(s), not both")
+        if direction:
+            targets = "0.9" if direction == "up" else "-0.9"
         settings = EnsembleSettings(
             kinds=parse_kinds(kinds), sizes=parse_ints(sizes, "sizes"),
-            seeds=parse_ints(seeds, "seeds"), targets=parse_floats(targets or "-0.9"),
+            seeds=parse_ints(seeds, "seeds"),
+            targets=parse_floats("-0.9" if targets is None else targets),
             anneal=AnnealSettings(**anneal), base_seed=base_seed, distortion=distortion,
             packing_fraction=packing_fraction)
         settings.anneal.validate()
         settings.tasks()  # validates sizes and targets
+        return _resumed(ctx, output, settings) if resume else settings
+
+    settings = root_decides(comm, decide)
     with petsc_session(comm):
         outcome = run_ensemble(settings, output, comm, force=force,
                                checkpoint_seconds=checkpoint_seconds)

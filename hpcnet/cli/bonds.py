@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hpcnet.cli.common import check_output, describe, world
-from hpcnet.network import H5_GROUP, Network
+from hpcnet.network import H5_GROUP, Network, require_bonds
 
 
 @click.command("bonds")
@@ -41,7 +41,7 @@ def command(network, output, force, as_json):
 
     if output is not None:
         check_output(output, force)
-    net = Network.load(network)
+    net = require_bonds(Network.load(network), str(network))
     comm = world()
     stats = bond_statistics(net, comm)
     if comm.getRank() != 0:

@@ -24,6 +24,7 @@ def command(ensemble, csv_path, sigma_csv, tolerance):
     --tolerance of the target; removed fraction of bonds; Δz; mean wall time.
     """
     from hpcnet.ensemble.stats import load_tasks, sigma_points, summarize, write_csv
+    from hpcnet.tools.lock import holder
 
     settings, columns = load_tasks(ensemble)
     rows = summarize(columns, tolerance)
@@ -54,7 +55,10 @@ def command(ensemble, csv_path, sigma_csv, tolerance):
                                                  columns["message"], strict=True):
             if msg:
                 click.echo(f"  failed: {kind} L={size} seed={seed} target={target:+g}: {msg}")
-    if missing:
+    running = holder(ensemble)
+    if running:
+        click.echo(f"  the run is still going ({running}): these are its results so far")
+    elif missing:
         click.echo(f"  the run is unfinished: resume it with "
                    f"`hpcnet anneal --resume -o {ensemble}`")
     if csv_path:

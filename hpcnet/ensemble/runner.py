@@ -35,7 +35,8 @@ from hpcnet.errors import HpcnetError
 from hpcnet.generators import KINDS, generate
 from hpcnet.mechanics.bond_statistics import bond_statistics
 from hpcnet.tools.atomic import part_path, write_text
-from hpcnet.tools.mpi import root_decides
+from hpcnet.tools.lock import OutputLock
+from hpcnet.tools.mpi import raise_together, root_decides, together
 
 log = logging.getLogger("hpcnet.ensemble.runner")
 
@@ -63,10 +64,20 @@ class EnsembleSettings:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> EnsembleSettings:
-        data = json.loads(text)
-        data["anneal"] = AnnealSettings(**data["anneal"])
-        return cls(**data)
+    def from_json(cls, text: str, where: str = "settings") -> EnsembleSettings:
+        """Settings from :meth:`to_json`'s text; HpcnetError naming ``where`` if they are not."""
+        try:
+            data = json.loads(text)
+            data["anneal"] = AnnealSettings(**data["anneal"])
+            return cls(**data)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HpcnetError(f"{where}: not the settings of an hpcnet run ({exc})") from None
+
+    def differences(self, other: EnsembleSettings) -> dict[str, tuple]:
+        """``{field: (mine, other's)}`` where they differ (``anneal.lk`` for nested fields)."""
+        flat = [_flatten(asdict(s)) for s in (self, other)]
+        return {k: (flat[0].get(k), flat[1].get(k)) for k in sorted(flat[0].keys() | flat[1])
+                if flat[0].get(k) != flat[1].get(k)}
 
     def network(self, task: Task):
         """The task's initial network, deterministic from the settings."""
@@ -74,6 +85,14 @@ class EnsembleSettings:
         if task.kind == "packing" and self.packing_fraction is not None:
             options["packing_fraction"] = self.packing_fraction
         return generate(task.kind, task.size, task.seed, **options)
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in data.items():
+        out.update(_flatten(value, f"{prefix}{key}.") if isinstance(value, dict)
+                   else {prefix + key: value})
+    return out
 
 
 @dataclass
@@ -101,15 +120,17 @@ def stored_settings(output: Path) -> EnsembleSettings | None:
     """The settings an existing run was started with (journal first, then the file)."""
     jdir = journal_dir(output)
     if (jdir / "settings.json").is_file():
-        return EnsembleSettings.from_json((jdir / "settings.json").read_text())
+        path = jdir / "settings.json"
+        return EnsembleSettings.from_json(path.read_text(errors="replace"), str(path))
     if output.is_file():
         import h5py
 
         try:
             with h5py.File(output, "r") as fh:
-                return EnsembleSettings.from_json(fh.attrs["settings"])
+                text = fh.attrs["settings"]
         except (OSError, KeyError) as exc:
             raise HpcnetError(f"{output}: not an hpcnet ensemble file ({exc})") from None
+        return EnsembleSettings.from_json(text, f"{output}: attribute 'settings'")
     return None
 
 
@@ -127,20 +148,38 @@ class Plan:
     error: str | None = None
 
 
-def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
-    """Rank 0: check the output against the settings and list the remaining tasks."""
+def _plan(settings: EnsembleSettings, output: Path, force: bool, lock: OutputLock) -> Plan:
+    """Rank 0: lock the output, check it against the settings, list the remaining tasks."""
+    lock.acquire()
+    try:
+        plan = _plan_locked(settings, output, force)
+    except OSError as exc:
+        raise HpcnetError(f"{output}: {exc}") from None
+    if plan.error:
+        raise HpcnetError(plan.error)
+    return plan
+
+
+def _plan_locked(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
     jdir = journal_dir(output)
     if force:
-        shutil.rmtree(jdir, ignore_errors=True)
+        if jdir.is_dir():
+            shutil.rmtree(jdir)
+        jdir.unlink(missing_ok=True)
         output.unlink(missing_ok=True)
+    if jdir.exists() and not jdir.is_dir():
+        return Plan(0, [], {}, 0, error=f"{jdir} is not a journal directory; remove it or "
+                                         f"pass --force")
     try:
         previous = stored_settings(output)
     except HpcnetError as exc:
         return Plan(0, [], {}, 0, error=f"{exc}; pass --force to overwrite it")
     if previous is not None and previous.to_json() != settings.to_json():
+        changed = "; ".join(f"{name}: {old} there, {new} here" for name, (old, new)
+                            in previous.differences(settings).items())
         return Plan(0, [], {}, 0, error=(
-            f"{output} holds a run with different settings; resume it with the same "
-            f"options (or just --resume), or pass --force to start over"))
+            f"{output} holds a run with different settings ({changed}); resume it with the "
+            f"same options (or just --resume), or pass --force to start over"))
     tasks = settings.tasks()
     if previous is not None and not jdir.is_dir():  # a finished run: nothing to do
         import h5py
@@ -263,16 +302,14 @@ def run_ensemble(settings: EnsembleSettings, output: Path, comm, *, force: bool 
 
     output = Path(output)
     start = time.perf_counter()
-    with _Signals() as signals:
-        outcome = _run(settings, output, comm, signals, force, checkpoint_seconds)
+    with _Signals() as signals, OutputLock(output) as lock:  # held by rank 0, from the plan on
+        outcome = _run(settings, output, comm, signals, force, checkpoint_seconds, lock)
     outcome.wall_seconds = time.perf_counter() - start
     return outcome
 
 
-def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
-    plan = root_decides(comm, lambda: _plan(settings, output, force))
-    if plan.error:
-        raise HpcnetError(plan.error)
+def _run(settings, output, comm, signals, force, checkpoint_seconds, lock) -> Outcome:
+    plan = root_decides(comm, lambda: _plan(settings, output, force, lock))
     total = len(settings.tasks())
     jdir = journal_dir(output)
     if not jdir.is_dir():  # finished earlier: the file is complete
@@ -283,7 +320,10 @@ def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
     counters = SharedCounters(comm, 4)
     progress = _Progress(counters, total, plan.already_done) if comm.rank == 0 else None
     name = f"attempt{plan.attempt:04d}-rank{comm.rank:05d}.jrnl"
-    with JournalWriter(jdir / name) as journal:
+    with together(comm):
+        journal = JournalWriter(jdir / name)
+    failure = None  # an unexpected error of this rank: every rank stops, then it is raised
+    with journal:
 
         def stopping() -> bool:
             if signals.received is not None and not counters.read(STOP):
@@ -300,6 +340,10 @@ def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
                           stopping, progress, checkpoint_seconds)
             except _StopRequested:
                 break
+            except Exception as exc:  # a bug, or PETSc refusing its options: stop everyone
+                failure = exc
+                counters.add(STOP)
+                break
             counters.add(FINISHED)
             if progress:
                 progress.maybe_report()
@@ -310,6 +354,10 @@ def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
         comm.Barrier()
         interrupted = bool(counters.read(STOP))
         counters.free()
+        if failure is None and not journal.intact():
+            failure = HpcnetError(f"{jdir} was removed while this run wrote to it: the chains "
+                                  f"it finished are lost; {output} is left as it was")
+    raise_together(comm, failure)
     merge_start = time.perf_counter()
     outcome = merge(settings, output, comm)
     io_seconds = journal.seconds + time.perf_counter() - merge_start
@@ -353,6 +401,33 @@ def _run_task(task, settings, checkpoint, journal, stopping, progress, checkpoin
 
 
 # --------------------------------------------------------------------------- merging
+def _replace(part: Path, output: Path, finished: int, jdir: Path | None) -> None:
+    """Rank 0: rename the merged ``part`` to ``output``, then remove ``jdir`` (if given).
+
+    Journals only grow, so a merge never holds fewer finished tasks than the
+    file it replaces; if it does, journals were lost and ``output`` is kept.
+    """
+    before = _finished_in(output)
+    if before > finished:
+        raise HpcnetError(f"{output} holds {before} finished tasks, its journals only "
+                          f"{finished}: journals were removed during the run; {output} is "
+                          f"left as it was (the merge of the journals is in {part})")
+    os.replace(part, output)
+    if jdir is not None:
+        shutil.rmtree(jdir)
+
+
+def _finished_in(output: Path) -> int:
+    """Tasks done or failed in the ensemble file ``output`` (0: none, or unreadable)."""
+    import h5py
+
+    try:
+        with h5py.File(output, "r") as fh:
+            return int(fh.attrs["n_done"]) + int(fh.attrs["n_failed"])
+    except (OSError, KeyError, ValueError):
+        return 0
+
+
 def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     """Rebuild ``output`` from the journals with parallel HDF5. Collective on ``comm``."""
     import h5py
@@ -362,8 +437,9 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
 
     jdir = journal_dir(output)
     tasks = settings.tasks()
-    files = journal_files(jdir)
-    finished, checkpoints = scan(files[comm.rank:: comm.size])
+    with together(comm):
+        files = journal_files(jdir)
+        finished, checkpoints = scan(files[comm.rank:: comm.size])
     partial = set(checkpoints)
     done_rows = [r for r in finished.values() if int(r["status"]) == layout.DONE]
     local_max = np.array([max([int(r["n_nodes"]) for r in done_rows], default=1),
@@ -391,11 +467,9 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
         "status_names": {str(k): v for k, v in layout.STATUS_NAMES.items()},
     }
     part = part_path(output)
-    if comm.rank == 0:
-        part.unlink(missing_ok=True)
-    comm.Barrier()
+    root_decides(comm, lambda: part.unlink(missing_ok=True))
     kwargs = {"driver": "mpio", "comm": comm} if comm.size > 1 else {}
-    with h5py.File(part, "w", **kwargs) as fh:
+    with together(comm), h5py.File(part, "w", **kwargs) as fh:
         layout.create(fh, len(tasks), *map(int, global_max), attrs=attrs)
         if comm.rank == 0:
             t = fh["tasks"]
@@ -409,12 +483,7 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
                 layout.write_row(fh, index, record)
             else:
                 fh["tasks/message"][index] = str(record["message"]).encode()
-    comm.Barrier()
-    if comm.rank == 0:
-        os.replace(part, output)
-        if complete:
-            shutil.rmtree(jdir)
-    comm.Barrier()
+    root_decides(comm, lambda: _replace(part, output, done + failed, jdir if complete else None))
     first = min(failures, default=None)
     return Outcome(len(tasks), done, failed, False,
                    first_failure=f"{tasks[first].label()}: {failures[first]}" if failures else "")
