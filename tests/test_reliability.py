@@ -339,3 +339,10 @@ def test_dataset_never_deletes_its_input(finished, tmp_path):
                    check=False)
     assert_user_error(proc, "is also an input (--from-anneal)")
     assert open(ensemble, "rb").read() == before
+
+
+@pytest.mark.mpi
+def test_collective_helpers_under_mpirun():
+    proc = mpirun(3, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                  "tests/mpi/test_collective_ranks.py", timeout=120)
+    assert proc.stdout.count("3 passed") == 3

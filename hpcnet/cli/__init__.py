@@ -42,17 +42,16 @@ class HpcnetGroup(click.Group):
             origin = origin_rank(exc)
             if origin is None:
                 raise _user_error(exc) from None
+            error = _user_error(exc)
             world = sys.modules["mpi4py.MPI"].COMM_WORLD
             if world.rank == origin:
-                try:
-                    raise _user_error(exc) from None
-                except click.ClickException as error:
+                if isinstance(error, click.ClickException):
                     error.show()
-                except Exception:
-                    traceback.print_exc()
+                else:
+                    traceback.print_exception(error)
             sys.stderr.flush()
             world.Barrier()  # mpirun stops every rank once one exits non-zero: print first
-            ctx.exit(1)
+            ctx.exit(getattr(error, "exit_code", 1))
 
 
 def _user_error(exc: Exception) -> Exception:
