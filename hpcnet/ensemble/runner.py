@@ -145,19 +145,18 @@ class Plan:
     already_done: int
     already_failed: int = 0
     first_failure: str = ""
-    error: str | None = None
 
 
 def _plan(settings: EnsembleSettings, output: Path, force: bool, lock: OutputLock) -> Plan:
     """Rank 0: lock the output, check it against the settings, list the remaining tasks."""
     lock.acquire()
     try:
-        plan = _plan_locked(settings, output, force)
+        return _plan_locked(settings, output, force)
     except OSError as exc:
         raise HpcnetError(f"{output}: {exc}") from None
-    if plan.error:
-        raise HpcnetError(plan.error)
-    return plan
+    except KeyError as exc:  # a finished run's file without a column
+        raise HpcnetError(f"{output}: not a complete hpcnet ensemble file ({exc}); pass "
+                          f"--force to overwrite it") from None
 
 
 def _plan_locked(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
@@ -165,21 +164,21 @@ def _plan_locked(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
     if force:
         if jdir.is_dir():
             shutil.rmtree(jdir)
-        jdir.unlink(missing_ok=True)
+        else:
+            jdir.unlink(missing_ok=True)
         output.unlink(missing_ok=True)
     if jdir.exists() and not jdir.is_dir():
-        return Plan(0, [], {}, 0, error=f"{jdir} is not a journal directory; remove it or "
-                                         f"pass --force")
+        raise HpcnetError(f"{jdir} is not a journal directory; remove it or pass --force")
     try:
         previous = stored_settings(output)
     except HpcnetError as exc:
-        return Plan(0, [], {}, 0, error=f"{exc}; pass --force to overwrite it")
+        raise HpcnetError(f"{exc}; pass --force to overwrite it") from None
     if previous is not None and previous.to_json() != settings.to_json():
         changed = "; ".join(f"{name}: {old} there, {new} here" for name, (old, new)
                             in previous.differences(settings).items())
-        return Plan(0, [], {}, 0, error=(
+        raise HpcnetError(
             f"{output} holds a run with different settings ({changed}); resume it with the "
-            f"same options (or just --resume), or pass --force to start over"))
+            f"same options (or just --resume), or pass --force to start over")
     tasks = settings.tasks()
     if previous is not None and not jdir.is_dir():  # a finished run: nothing to do
         import h5py
@@ -191,8 +190,8 @@ def _plan_locked(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
                      if len(failed) else "")
             return Plan(0, [], {}, int(fh.attrs["n_done"]), len(failed), first_failure=first)
     if output.exists() and not jdir.is_dir():
-        return Plan(0, [], {}, 0, error=f"{output} exists and is not an hpcnet ensemble; "
-                                         f"pass --force to overwrite it")
+        raise HpcnetError(f"{output} exists and is not an hpcnet ensemble; pass --force to "
+                          f"overwrite it")
     jdir.mkdir(parents=True, exist_ok=True)
     settings_file = jdir / "settings.json"
     if not settings_file.exists():

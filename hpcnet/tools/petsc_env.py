@@ -68,14 +68,18 @@ def unused_options() -> list[str]:
 
     if not PETSc.Sys.isInitialized() or PETSc.Sys.isFinalized():
         return []
-    lib = ctypes.CDLL(PETSc.__file__)  # resolves PETSc's own symbols through the module
+    try:  # PETSc's own symbols, reached through the module that links them
+        lib = ctypes.CDLL(PETSc.__file__)
+        left_get, left_restore = lib.PetscOptionsLeftGet, lib.PetscOptionsLeftRestore
+    except (OSError, AttributeError):  # a build that hides them: no warning then
+        return []
     count = (ctypes.c_int64 if np.dtype(PETSc.IntType).itemsize == 8 else ctypes.c_int32)()
     names, values = ctypes.POINTER(ctypes.c_char_p)(), ctypes.POINTER(ctypes.c_char_p)()
     args = (None, ctypes.byref(count), ctypes.byref(names), ctypes.byref(values))
-    if lib.PetscOptionsLeftGet(*args):
+    if left_get(*args):
         return []
     left = [f"-{names[i].decode()}" for i in range(count.value)]
-    lib.PetscOptionsLeftRestore(*args)
+    left_restore(*args)
     return left
 
 
