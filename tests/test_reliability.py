@@ -346,3 +346,18 @@ def test_collective_helpers_under_mpirun():
     proc = mpirun(3, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                   "tests/mpi/test_collective_ranks.py", timeout=120)
     assert proc.stdout.count("3 passed") == 3
+
+
+@pytest.mark.mpi
+def test_an_error_of_one_rank_alone_stops_the_job():
+    """Rank 0 waits in a collective call; rank 1 fails on its own: the job ends, not hangs."""
+    code = ("from mpi4py import MPI\n"
+            "from hpcnet.tools.petsc_env import petsc_session\n"
+            "with petsc_session(MPI.COMM_WORLD):\n"
+            "    if MPI.COMM_WORLD.rank == 1:\n"
+            "        raise ValueError('only rank 1 fails')\n"
+            "    MPI.COMM_WORLD.Barrier()\n")
+    proc = mpirun(2, "-c", code, check=False, timeout=120)
+    assert proc.returncode != 0
+    assert "rank 1 failed; stopping every rank" in proc.stderr
+    assert "ValueError: only rank 1 fails" in proc.stderr
