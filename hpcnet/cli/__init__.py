@@ -32,7 +32,7 @@ class HpcnetGroup(click.Group):
     """Turns user errors (HpcnetError, PETSc errors from bad options) into clean exits.
 
     An error raised on every MPI rank together is reported by the rank it came
-    from alone; all of them exit with status 1 once it is printed.
+    from alone; all of them exit non-zero once it is printed.
     """
 
     def invoke(self, ctx):

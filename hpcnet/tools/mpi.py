@@ -84,8 +84,9 @@ def raise_together(comm, error: BaseException | None) -> None:
 def together(comm) -> Iterator[None]:
     """Run the block on every rank; an exception on any rank is raised on all of them after it.
 
-    Collective on ``comm``: the block itself must not call collective
-    operations, which a failed rank would skip.
+    Collective on ``comm``. A failed rank skips the rest of its block, so
+    collective operations inside must fail on every rank alike, or be left
+    the same way on every rank (as h5py's collective close is).
     """
     error = None
     try:
