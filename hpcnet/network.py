@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from hpcnet import __version__
-from hpcnet.errors import NetworkFormatError
+from hpcnet.errors import FloppyNetworkError, NetworkFormatError
 from hpcnet.tools.atomic import atomic_path
 
 SIDES = ("left", "right", "bottom", "top")
@@ -70,7 +70,7 @@ class Network:
         """
         try:
             positions = np.array(positions, dtype=np.float64)
-            bonds = np.array(bonds, dtype=np.int64)
+            bonds = _node_indices(bonds)
         except (TypeError, ValueError) as exc:
             raise NetworkFormatError(f"positions/bonds are not numeric arrays: {exc}") from None
         if positions.ndim != 2 or positions.shape[1] != 2 or len(positions) == 0:
@@ -266,6 +266,27 @@ class Network:
             seed=int(meta.get("seed", -1)),
             params=json.loads(params) if isinstance(params, str) else dict(params),
         )
+
+
+def _node_indices(bonds) -> np.ndarray:
+    """``bonds`` as int64; NetworkFormatError for indices that are not whole numbers."""
+    raw = np.asarray(bonds)
+    if raw.dtype.kind not in "iuf":
+        raise NetworkFormatError(f"bond indices must be integers, got {raw.dtype} values")
+    if raw.dtype.kind == "f":
+        whole = np.isfinite(raw) & (raw == np.round(raw))
+        if not np.all(whole):
+            rows = np.flatnonzero(~whole.reshape(len(raw), -1).all(axis=1)) if raw.ndim else [0]
+            raise NetworkFormatError(f"bond indices must be integers: bond(s) {_head(rows)} "
+                                     f"hold {raw[~whole].ravel()[0]:g}")
+    return raw.astype(np.int64)
+
+
+def require_bonds(net: Network, what: str = "network") -> Network:
+    """``net``, or FloppyNetworkError if it has no bonds (K = 0, no solver can factorise it)."""
+    if net.n_bonds == 0:
+        raise FloppyNetworkError(net.n_dof - 3, what)
+    return net
 
 
 def _head(indices, limit: int = 5) -> str:

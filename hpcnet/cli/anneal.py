@@ -9,6 +9,7 @@ many, sharing them dynamically over the ranks and writing one HDF5 file.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -49,8 +50,8 @@ def _config_callback(ctx, param, path):
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise click.BadParameter(f"cannot read {path}: {exc}") from None
+    except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
+        raise click.BadParameter(f"cannot read {path} as TOML: {exc}") from None
     known = {p.name for p in ctx.command.params}
     defaults = {}
     for key, value in data.items():
@@ -73,6 +74,29 @@ def _methods_callback(ctx, param, text):
         unknown = next((m for m in str(text).split(",") if m.strip() not in METHODS), text)
         raise click.BadParameter(f"{unknown.strip()!r} is not one of "
                                  f"{', '.join(map(repr, METHODS))}.") from None
+
+
+def _resumed(ctx, output: Path, given):
+    """The stored settings of OUTPUT's run; HpcnetError naming any option given that differs."""
+    from hpcnet.ensemble.runner import stored_settings
+    from hpcnet.errors import HpcnetError
+
+    stored = stored_settings(output)
+    if stored is None:
+        raise HpcnetError(f"--resume: {output} has no run to resume")
+    named = {name for name in ctx.params
+             if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)}
+    if "direction" in named:
+        named.add("targets")
+    changed = [f"--{field.rsplit('.', 1)[-1].replace('_', '-')} (the run has {old}, "
+               f"you gave {new})" for field, (old, new) in stored.differences(given).items()
+               if field.rsplit(".", 1)[-1] in named]
+    if changed:
+        raise HpcnetError(f"--resume: {output} was run with other settings: "
+                          f"{'; '.join(changed)}. Leave out the changed option(s) to resume, "
+                          f"or start a new run with another -o")
+    return stored
+
 
 
 @click.command("anneal")
@@ -110,7 +134,8 @@ def _methods_callback(ctx, param, text):
 @click.option("--checkpoint-seconds", type=click.FloatRange(min=0.0), default=60.0,
               help="Journal each running chain's state this often (a kill loses no more).")
 @click.option("--resume", is_flag=True,
-              help="Continue the run in OUTPUT; without task options, with its stored settings.")
+              help="Continue the run in OUTPUT with its stored settings (options given must agree "
+                   "with them).")
 @force_option("Discard an existing OUTPUT and start over.")
 @click.option("-o", "--output", type=FILE, required=True,
               help="Ensemble HDF5 file (its journal lives beside it in OUTPUT.journal/).")
@@ -128,39 +153,31 @@ def command(ctx, kinds, sizes, seeds, targets, direction, methods, network, base
     at a safe point with exit status 75 and a resumable file.
     """
     from hpcnet.cli.common import mpi_world
-    from hpcnet.ensemble.runner import (
-        EXIT_INTERRUPTED,
-        EnsembleSettings,
-        run_ensemble,
-        stored_settings,
-    )
+    from hpcnet.ensemble.runner import EXIT_INTERRUPTED, EnsembleSettings, run_ensemble
     from hpcnet.ensemble.tasks import parse_floats, parse_ints, parse_kinds
-    from hpcnet.errors import HpcnetError
+    from hpcnet.tools.mpi import root_decides
     from hpcnet.tools.petsc_env import petsc_session
 
     comm = mpi_world()  # first: it decides which h5py to import
-    if direction and targets:
-        raise click.UsageError("give --direction or --target(s), not both")
-    if direction:
-        targets = "0.9" if direction == "up" else "-0.9"
-    source = ctx.get_parameter_source
 
     def given(name):
-        return source(name) not in (click.core.ParameterSource.DEFAULT, None)
+        return ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)
 
-    task_options_given = any(given(name) for name in ("kinds", "sizes", "seeds", "targets",
-                                                      "direction", "methods", "network"))
-    generated = ("kinds", "sizes", "seeds", "distortion", "packing_fraction")
-    if network is not None and any(given(name) for name in generated):
-        raise click.UsageError("--network anneals one network file: give no --kinds, "
-                               "--sizes, --seeds, --distortion or --packing-fraction with it")
-    if resume and not task_options_given:
-        settings = stored_settings(output)
-        if settings is None:
-            raise HpcnetError(f"--resume: {output} has no run to resume")
-    else:
-        common = {"targets": parse_floats(targets or "-0.9"), "methods": methods,
-                  "anneal": AnnealSettings(**anneal), "base_seed": base_seed,
+    def decide():  # on rank 0 alone, so that a mistake is reported once
+        nonlocal targets
+        if resume and force:
+            raise click.UsageError("--resume continues the run in OUTPUT, --force discards "
+                                   "it: give one of them")
+        if direction and targets is not None:
+            raise click.UsageError("give --direction or --target(s), not both")
+        if direction:
+            targets = "0.9" if direction == "up" else "-0.9"
+        generated = ("kinds", "sizes", "seeds", "distortion", "packing_fraction")
+        if network is not None and any(given(name) for name in generated):
+            raise click.UsageError("--network anneals one network file: give no --kinds, "
+                                   "--sizes, --seeds, --distortion or --packing-fraction with it")
+        common = {"targets": parse_floats("-0.9" if targets is None else targets),
+                  "methods": methods, "anneal": AnnealSettings(**anneal), "base_seed": base_seed,
                   "distortion": distortion, "packing_fraction": packing_fraction}
         if network is not None:
             settings = EnsembleSettings.for_network(network, **common)
@@ -169,6 +186,9 @@ def command(ctx, kinds, sizes, seeds, targets, direction, methods, network, base
                                         seeds=parse_ints(seeds, "seeds"), **common)
         settings.anneal.validate()
         settings.tasks()  # validates sizes and targets
+        return _resumed(ctx, output, settings) if resume else settings
+
+    settings = root_decides(comm, decide)
     with petsc_session(comm):
         outcome = run_ensemble(settings, output, comm, force=force,
                                checkpoint_seconds=checkpoint_seconds)

@@ -9,7 +9,7 @@ import click
 
 from hpcnet.cli.common import describe, world
 from hpcnet.cli.options import FILE, check_output, force_option, json_option
-from hpcnet.network import H5_GROUP, Network
+from hpcnet.network import H5_GROUP, Network, require_bonds
 
 
 @click.command("bonds")
@@ -41,7 +41,7 @@ def command(network, output, force, as_json):
 
     if output is not None:
         check_output(output, force)
-    net = Network.load(network)
+    net = require_bonds(Network.load(network), str(network))
     comm = world()
     stats = bond_statistics(net, comm)
     if comm.getRank() != 0:

@@ -13,7 +13,7 @@ import numpy as np
 
 from hpcnet.cli.common import describe, world
 from hpcnet.cli.options import FILE, check_output, force_option, json_option
-from hpcnet.network import H5_GROUP, Network
+from hpcnet.network import H5_GROUP, Network, require_bonds
 from hpcnet.tools.atomic import atomic_path
 
 log = logging.getLogger("hpcnet")
@@ -76,7 +76,7 @@ def command(network, k, full, output, force, as_json):
     k = 20 if k is None else k
     if output is not None:
         check_output(output, force)
-    net = Network.load(network)
+    net = require_bonds(Network.load(network), str(network))
     comm = world()
     log.info("%s: %s", network, describe(net))
     with ElasticSolver(net, comm) as solver:

@@ -8,7 +8,7 @@ import click
 
 from hpcnet.cli.common import describe, world
 from hpcnet.cli.options import FILE, json_option
-from hpcnet.network import Network
+from hpcnet.network import Network, require_bonds
 
 
 @click.command("poisson")
@@ -24,7 +24,7 @@ def command(network, as_json):
     from hpcnet.mechanics.elastic import poisson_ratio
     from hpcnet.mechanics.strain import MATERIAL_FLOOR
 
-    net = Network.load(network)
+    net = require_bonds(Network.load(network), str(network))
     comm = world()
     result = poisson_ratio(net, comm)
     if comm.getRank() != 0:

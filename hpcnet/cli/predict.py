@@ -22,14 +22,15 @@ def command(run_dir, networks, batch_size, device, as_json):
     """Predict nu of NETWORKS (hpcnet or plain HDF5/npz network files) with RUN_DIR's best model.
 
     The matrix model reads each network's dynamical matrix, the image model its
-    rendering (drawn as in the training set).
+    rendering (drawn as in the training set). Floppy networks, which have no
+    nu, are refused.
     """
     from hpcnet.learn.predict import Predictor
     from hpcnet.network import Network
 
     predictor = Predictor(run_dir, device)
     nets = [Network.load(path) for path in networks]
-    nu = predictor.predict(nets, batch_size)
+    nu = predictor.predict(nets, batch_size, names=[str(path) for path in networks])
     for path, net, value in zip(networks, nets, nu, strict=True):
         if as_json:
             click.echo(json.dumps({"network": str(path), "nodes": net.n_nodes,

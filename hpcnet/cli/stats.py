@@ -51,6 +51,7 @@ def command(ensemble, csv_path, compare_csv, sigma_csv, tolerance, affine_floor)
         write_csv,
     )
     from hpcnet.errors import HpcnetError
+    from hpcnet.tools.lock import holder
 
     settings, columns = load_tasks(ensemble)
     floor = material_floor(asdict(settings.anneal)) if affine_floor is None else affine_floor
@@ -102,7 +103,10 @@ def command(ensemble, csv_path, compare_csv, sigma_csv, tolerance, affine_floor)
             if msg:
                 click.echo(f"  failed: {kind} L={size} seed={seed} target={target:+g} {method}: "
                            f"{msg}")
-    if missing:
+    running = holder(ensemble)
+    if running:
+        click.echo(f"  the run is still going ({running}): these are its results so far")
+    elif missing:
         click.echo(f"  the run is unfinished: resume it with "
                    f"`hpcnet anneal --resume -o {ensemble}`")
     if csv_path:

@@ -45,6 +45,15 @@ class JournalWriter:
         os.fsync(self._fh.fileno())
         self.seconds += time.perf_counter() - start
 
+    def intact(self) -> bool:
+        """Whether the file is still the one at :attr:`path` (not removed under the writer)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self._fh.fileno())
+        return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+
     def close(self) -> None:
         self._fh.close()
 

@@ -38,7 +38,8 @@ from hpcnet.mechanics.bond_statistics import bond_statistics
 from hpcnet.mechanics.elastic import poisson_ratio
 from hpcnet.network import Network
 from hpcnet.tools.atomic import part_path, write_text
-from hpcnet.tools.mpi import root_decides
+from hpcnet.tools.lock import OutputLock
+from hpcnet.tools.mpi import raise_together, root_decides, together
 
 log = logging.getLogger("hpcnet.ensemble.runner")
 
@@ -85,13 +86,24 @@ class EnsembleSettings:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> EnsembleSettings:
-        known = {f.name for f in dataclasses.fields(cls)}  # unknown keys: ignored
-        data = {k: v for k, v in json.loads(text).items() if k in known}
-        data["anneal"] = AnnealSettings.from_json(json.dumps(data["anneal"]))
-        # Runs of layout version 1 ran one method, the anneal settings' own.
-        data.setdefault("methods", [data["anneal"].method])
-        return cls(**data)
+    def from_json(cls, text: str, where: str = "settings") -> EnsembleSettings:
+        """Settings from :meth:`to_json`'s text, unknown keys ignored; HpcnetError naming
+        ``where`` if it holds none."""
+        try:
+            known = {f.name for f in dataclasses.fields(cls)}
+            data = {k: v for k, v in json.loads(text).items() if k in known}
+            data["anneal"] = AnnealSettings.from_json(json.dumps(data["anneal"]))
+            # Runs of layout version 1 ran one method, the anneal settings' own.
+            data.setdefault("methods", [data["anneal"].method])
+            return cls(**data)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise HpcnetError(f"{where}: not the settings of an hpcnet run ({exc})") from None
+
+    def differences(self, other: EnsembleSettings) -> dict[str, tuple]:
+        """``{field: (mine, other's)}`` where they differ (``anneal.lk`` for nested fields)."""
+        flat = [_flatten(asdict(s)) for s in (self, other)]
+        return {k: (flat[0].get(k), flat[1].get(k)) for k in sorted(flat[0].keys() | flat[1])
+                if flat[0].get(k) != flat[1].get(k)}
 
     def network(self, task: Task) -> Network:
         """The task's initial network, deterministic from the settings."""
@@ -126,6 +138,14 @@ def read_network_file(source: dict) -> Network:
     return net
 
 
+def _flatten(data: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in data.items():
+        out.update(_flatten(value, f"{prefix}{key}.") if isinstance(value, dict)
+                   else {prefix + key: value})
+    return out
+
+
 @dataclass
 class Outcome:
     """How a run ended: counts of tasks by status, and whether a signal stopped it."""
@@ -151,15 +171,17 @@ def stored_settings(output: Path) -> EnsembleSettings | None:
     """The settings an existing run was started with (journal first, then the file)."""
     jdir = journal_dir(output)
     if (jdir / "settings.json").is_file():
-        return EnsembleSettings.from_json((jdir / "settings.json").read_text())
+        path = jdir / "settings.json"
+        return EnsembleSettings.from_json(path.read_text(errors="replace"), str(path))
     if output.is_file():
         import h5py
 
         try:
             with h5py.File(output, "r") as fh:
-                return EnsembleSettings.from_json(fh.attrs["settings"])
+                text = fh.attrs["settings"]
         except (OSError, KeyError) as exc:
             raise HpcnetError(f"{output}: not an hpcnet ensemble file ({exc})") from None
+        return EnsembleSettings.from_json(text, f"{output}: attribute 'settings'")
     return None
 
 
@@ -174,23 +196,40 @@ class Plan:
     already_done: int
     already_failed: int = 0
     first_failure: str = ""
-    error: str | None = None
 
 
-def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
-    """Rank 0: check the output against the settings and list the remaining tasks."""
+def _plan(settings: EnsembleSettings, output: Path, force: bool, lock: OutputLock) -> Plan:
+    """Rank 0: lock the output, check it against the settings, list the remaining tasks."""
+    lock.acquire()
+    try:
+        return _plan_locked(settings, output, force)
+    except OSError as exc:
+        raise HpcnetError(f"{output}: {exc}") from None
+    except KeyError as exc:  # a finished run's file without a column
+        raise HpcnetError(f"{output}: not a complete hpcnet ensemble file ({exc}); pass "
+                          f"--force to overwrite it") from None
+
+
+def _plan_locked(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
     jdir = journal_dir(output)
     if force:
-        shutil.rmtree(jdir, ignore_errors=True)
+        if jdir.is_dir():
+            shutil.rmtree(jdir)
+        else:
+            jdir.unlink(missing_ok=True)
         output.unlink(missing_ok=True)
+    if jdir.exists() and not jdir.is_dir():
+        raise HpcnetError(f"{jdir} is not a journal directory; remove it or pass --force")
     try:
         previous = stored_settings(output)
     except HpcnetError as exc:
-        return Plan(0, [], {}, 0, error=f"{exc}; pass --force to overwrite it")
+        raise HpcnetError(f"{exc}; pass --force to overwrite it") from None
     if previous is not None and previous.to_json() != settings.to_json():
-        return Plan(0, [], {}, 0, error=(
-            f"{output} holds a run with different settings; resume it with the same "
-            f"options (or just --resume), or pass --force to start over"))
+        changed = "; ".join(f"{name}: {old} there, {new} here" for name, (old, new)
+                            in previous.differences(settings).items())
+        raise HpcnetError(
+            f"{output} holds a run with different settings ({changed}); resume it with the "
+            f"same options (or just --resume), or pass --force to start over")
     tasks = settings.tasks()
     if previous is not None and not jdir.is_dir():  # a finished run: nothing to do
         import h5py
@@ -202,13 +241,10 @@ def _plan(settings: EnsembleSettings, output: Path, force: bool) -> Plan:
                      if len(failed) else "")
             return Plan(0, [], {}, int(fh.attrs["n_done"]), len(failed), first_failure=first)
     if output.exists() and not jdir.is_dir():
-        return Plan(0, [], {}, 0, error=f"{output} exists and is not an hpcnet ensemble; "
-                                         f"pass --force to overwrite it")
+        raise HpcnetError(f"{output} exists and is not an hpcnet ensemble; pass --force to "
+                          f"overwrite it")
     if settings.network_file is not None:
-        try:
-            read_network_file(settings.network_file)
-        except HpcnetError as exc:
-            return Plan(0, [], {}, 0, error=str(exc))
+        read_network_file(settings.network_file)  # the file must be there and unchanged
     jdir.mkdir(parents=True, exist_ok=True)
     settings_file = jdir / "settings.json"
     if not settings_file.exists():
@@ -326,16 +362,14 @@ def run_ensemble(settings: EnsembleSettings, output: Path, comm, *, force: bool 
 
     output = Path(output)
     start = time.perf_counter()
-    with _Signals() as signals:
-        outcome = _run(settings, output, comm, signals, force, checkpoint_seconds)
+    with _Signals() as signals, OutputLock(output) as lock:  # held by rank 0, from the plan on
+        outcome = _run(settings, output, comm, signals, force, checkpoint_seconds, lock)
     outcome.wall_seconds = time.perf_counter() - start
     return outcome
 
 
-def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
-    plan = root_decides(comm, lambda: _plan(settings, output, force))
-    if plan.error:
-        raise HpcnetError(plan.error)
+def _run(settings, output, comm, signals, force, checkpoint_seconds, lock) -> Outcome:
+    plan = root_decides(comm, lambda: _plan(settings, output, force, lock))
     total = len(settings.tasks())
     jdir = journal_dir(output)
     if not jdir.is_dir():  # finished earlier: the file is complete
@@ -346,7 +380,10 @@ def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
     counters = SharedCounters(comm, 4)
     progress = _Progress(counters, total, plan.already_done) if comm.rank == 0 else None
     name = f"attempt{plan.attempt:04d}-rank{comm.rank:05d}.jrnl"
-    with JournalWriter(jdir / name) as journal:
+    with together(comm):
+        journal = JournalWriter(jdir / name)
+    failure = None  # an unexpected error of this rank: every rank stops, then it is raised
+    with journal:
 
         def stopping() -> bool:
             if signals.received is not None and not counters.read(STOP):
@@ -363,6 +400,10 @@ def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
                           stopping, progress, checkpoint_seconds)
             except _StopRequested:
                 break
+            except Exception as exc:  # a bug, or PETSc refusing its options: stop everyone
+                failure = exc
+                counters.add(STOP)
+                break
             counters.add(FINISHED)
             if progress:
                 progress.maybe_report()
@@ -373,6 +414,10 @@ def _run(settings, output, comm, signals, force, checkpoint_seconds) -> Outcome:
         comm.Barrier()
         interrupted = bool(counters.read(STOP))
         counters.free()
+        if failure is None and not journal.intact():
+            failure = HpcnetError(f"{jdir} was removed while this run wrote to it: the chains "
+                                  f"it finished are lost; {output} is left as it was")
+    raise_together(comm, failure)
     merge_start = time.perf_counter()
     outcome = merge(settings, output, comm)
     io_seconds = journal.seconds + time.perf_counter() - merge_start
@@ -418,6 +463,33 @@ def _run_task(task, settings, checkpoint, journal, stopping, progress, checkpoin
 
 
 # --------------------------------------------------------------------------- merging
+def _replace(part: Path, output: Path, finished: int, jdir: Path | None) -> None:
+    """Rank 0: rename the merged ``part`` to ``output``, then remove ``jdir`` (if given).
+
+    Journals only grow, so a merge never holds fewer finished tasks than the
+    file it replaces; if it does, journals were lost and ``output`` is kept.
+    """
+    before = _finished_in(output)
+    if before > finished:
+        raise HpcnetError(f"{output} holds {before} finished tasks, its journals only "
+                          f"{finished}: journals were removed during the run; {output} is "
+                          f"left as it was (the merge of the journals is in {part})")
+    os.replace(part, output)
+    if jdir is not None:
+        shutil.rmtree(jdir)
+
+
+def _finished_in(output: Path) -> int:
+    """Tasks done or failed in the ensemble file ``output`` (0: none, or unreadable)."""
+    import h5py
+
+    try:
+        with h5py.File(output, "r") as fh:
+            return int(fh.attrs["n_done"]) + int(fh.attrs["n_failed"])
+    except (OSError, KeyError, ValueError):
+        return 0
+
+
 def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     """Rebuild ``output`` from the journals with parallel HDF5. Collective on ``comm``."""
     import h5py
@@ -427,8 +499,9 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
 
     jdir = journal_dir(output)
     tasks = settings.tasks()
-    files = journal_files(jdir)
-    finished, checkpoints = scan(files[comm.rank:: comm.size])
+    with together(comm):
+        files = journal_files(jdir)
+        finished, checkpoints = scan(files[comm.rank:: comm.size])
     partial = set(checkpoints)
     done_rows = [r for r in finished.values() if int(r["status"]) == layout.DONE]
     # the largest network and trajectory, and whether any spring differs from 1
@@ -459,11 +532,9 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
         "status_names": {str(k): v for k, v in layout.STATUS_NAMES.items()},
     }
     part = part_path(output)
-    if comm.rank == 0:
-        part.unlink(missing_ok=True)
-    comm.Barrier()
+    root_decides(comm, lambda: part.unlink(missing_ok=True))
     kwargs = {"driver": "mpio", "comm": comm} if comm.size > 1 else {}
-    with h5py.File(part, "w", **kwargs) as fh:
+    with together(comm), h5py.File(part, "w", **kwargs) as fh:
         *shape, springs = map(int, global_max)
         layout.create(fh, len(tasks), *shape, attrs=attrs, stiffness=bool(springs))
         if comm.rank == 0:
@@ -480,12 +551,7 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
                 layout.write_row(fh, index, record)
             else:
                 fh["tasks/message"][index] = str(record["message"]).encode()
-    comm.Barrier()
-    if comm.rank == 0:
-        os.replace(part, output)
-        if complete:
-            shutil.rmtree(jdir)
-    comm.Barrier()
+    root_decides(comm, lambda: _replace(part, output, done + failed, jdir if complete else None))
     first = min(failures, default=None)
     return Outcome(len(tasks), done, failed, False,
                    first_failure=f"{tasks[first].label()}: {failures[first]}" if failures else "")

@@ -48,8 +48,11 @@ def load_tasks(output: Path) -> tuple[EnsembleSettings, dict[str, np.ndarray]]:
     if not jdir.is_dir():
         import h5py
 
-        with h5py.File(output, "r") as fh:
-            return settings, layout.read_tasks(fh)
+        try:
+            with h5py.File(output, "r") as fh:
+                return settings, layout.read_tasks(fh)
+        except (OSError, KeyError, ValueError, IndexError) as exc:
+            raise HpcnetError(f"{output}: not a complete hpcnet ensemble file ({exc})") from None
     tasks = settings.tasks()
     columns = {name: np.full(len(tasks), layout.fill_value(dtype), dtype=dtype)
                for name, dtype in layout.TASK_COLUMNS.items()}

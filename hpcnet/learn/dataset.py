@@ -52,7 +52,8 @@ from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.learn.render import RenderSettings, render
 from hpcnet.network import Network, boundary_from_flags
 from hpcnet.tools.atomic import part_path
-from hpcnet.tools.mpi import root_decides
+from hpcnet.tools.lock import OutputLock
+from hpcnet.tools.mpi import root_decides, together
 
 log = logging.getLogger("hpcnet")
 
@@ -296,19 +297,25 @@ def _stored_settings(path: Path) -> str | None:
         return None
 
 
-def _decide(settings: DatasetSettings, path: Path, force: bool) -> tuple[str, str]:
-    """Rank 0: 'done', 'resume' or 'fresh', or 'error' with a message."""
+def _decide(settings: DatasetSettings, path: Path, force: bool, lock: OutputLock) -> str:
+    """Rank 0: lock the output; 'done', 'resume' or 'fresh' (HpcnetError if none fits)."""
+    if any(Path(f).resolve() == path.resolve() for f in settings.anneal_files):
+        raise HpcnetError(f"{path} is also an input (--from-anneal): write the dataset "
+                          f"elsewhere")
+    lock.acquire()
     try:
-        return _decide_or_raise(settings, path, force)
+        action, message = _decide_or_raise(settings, path, force)
     except OSError as exc:
-        return "error", f"{path}: {exc}"
+        raise HpcnetError(f"{path}: {exc}") from None
+    if action == "error":
+        raise HpcnetError(message)
+    return action
 
 
 def _decide_or_raise(settings: DatasetSettings, path: Path, force: bool) -> tuple[str, str]:
     part = part_path(path)
-    if force:
-        for p in (path, part):
-            p.unlink(missing_ok=True)
+    if force:  # PATH itself stays until the new dataset replaces it, complete
+        part.unlink(missing_ok=True)
         return "fresh", ""
     if path.exists():
         if _stored_settings(path) == settings.to_json():
@@ -324,13 +331,18 @@ def _decide_or_raise(settings: DatasetSettings, path: Path, force: bool) -> tupl
     return "fresh", ""
 
 
+def _check_h5py(comm) -> None:
+    import h5py
+
+    if comm.size > 1 and not h5py.get_config().mpi:
+        raise HpcnetError("h5py runs without MPI: run one rank, or set H5PY_ALWAYS_USE_MPI=1 "
+                          "(Debian's h5py picks its MPI build by itself only under mpirun)")
+
+
 def _open(path: Path, mode: str, comm):
     import h5py
 
     if comm.size > 1:
-        if not h5py.get_config().mpi:
-            raise HpcnetError("h5py runs without MPI: run one rank, or set H5PY_ALWAYS_USE_MPI=1 "
-                              "(Debian's h5py picks its MPI build by itself only under mpirun)")
         return h5py.File(path, mode, driver="mpio", comm=comm)
     return h5py.File(path, mode)
 
@@ -342,15 +354,21 @@ def build_dataset(settings: DatasetSettings, path, comm, force: bool = False) ->
     renamed to ``PATH`` when every sample is done.
     """
     path = Path(path)
+    with OutputLock(path) as lock:  # held by rank 0 for the build
+        return _build(settings, path, comm, force, lock)
+
+
+def _build(settings: DatasetSettings, path: Path, comm, force: bool,
+           lock: OutputLock) -> BuildReport:
     part = part_path(path)
-    action, message = root_decides(comm, lambda: _decide(settings, path, force))
-    if action == "error":
-        raise HpcnetError(message)
+    action = root_decides(comm, lambda: _decide(settings, path, force, lock))
     report = BuildReport(path)
     if action == "done":
         report.complete_before = True
         return report
-    n_nodes = sample_network(settings, 0)[0].n_nodes
+    with together(comm):
+        _check_h5py(comm)
+        n_nodes = sample_network(settings, 0)[0].n_nodes
     with _open(part, "w" if action == "fresh" else "r+", comm) as fh:
         if action == "fresh":
             _create_layout(fh, settings, n_nodes)
@@ -361,10 +379,7 @@ def build_dataset(settings: DatasetSettings, path, comm, force: bool = False) ->
         mine = [i for i in range(comm.rank, settings.count, comm.size) if status[i] == PENDING]
         counts = _run_samples(g, settings, mine, n_nodes, comm)
     report.labelled, report.floppy = (int(c) for c in comm.allreduce(counts))
-    comm.Barrier()
-    if comm.rank == 0:
-        os.replace(part, path)
-    comm.Barrier()
+    root_decides(comm, lambda: os.replace(part, path))
     return report
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hpcnet.errors import HpcnetError
+from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.learn.dataset import DatasetSettings, dense_matrix
 from hpcnet.learn.distributed import pick_device
 from hpcnet.learn.models import InputSpec, Surrogate
 from hpcnet.learn.render import render
 from hpcnet.learn.run_dir import BEST
 from hpcnet.learn.train import load_checkpoint
-from hpcnet.network import Network
+from hpcnet.network import Network, require_bonds
 
 log = logging.getLogger("hpcnet")
 
@@ -69,8 +69,32 @@ class Predictor:
         """ν̂ for a batch of stored-form inputs."""
         return self.model.predict_nu(x.to(self.device)).float().cpu().numpy()
 
-    def predict(self, nets: list[Network], batch_size: int = 64) -> np.ndarray:
-        """ν̂ of every network, computed ``batch_size`` at a time."""
-        out = [self.predict_inputs(self.inputs(nets[k:k + batch_size]))
-               for k in range(0, len(nets), batch_size)]
-        return np.concatenate(out) if out else np.zeros(0, np.float32)
+    def predict(self, nets: list[Network], batch_size: int = 64,
+                names: list[str] | None = None) -> np.ndarray:
+        """ν̂ of every network, computed ``batch_size`` at a time.
+
+        Floppy networks have no ν: :class:`FloppyNetworkError` names the first
+        (by ``names[i]`` if given). Networks of different sizes go in separate batches.
+        """
+        for k, net in enumerate(nets):
+            require_rigid(net, names[k] if names else f"network {k}")
+        nu = np.zeros(len(nets), np.float32)
+        by_size: dict[int, list[int]] = {}
+        for k, net in enumerate(nets):
+            by_size.setdefault(net.n_nodes, []).append(k)
+        for rows in by_size.values():
+            for k in range(0, len(rows), batch_size):
+                batch = rows[k:k + batch_size]
+                nu[batch] = self.predict_inputs(self.inputs([nets[i] for i in batch]))
+        return nu
+
+
+def require_rigid(net: Network, what: str = "network") -> None:
+    """FloppyNetworkError unless ``net`` is rigid (it has a ν to predict)."""
+    from hpcnet.mechanics.elastic import ElasticSolver
+
+    try:
+        with ElasticSolver(require_bonds(net, what)):
+            pass
+    except FloppyNetworkError as exc:
+        raise FloppyNetworkError(exc.extra_zero_modes, what) from None
