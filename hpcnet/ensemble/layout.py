@@ -38,6 +38,10 @@ TASK_COLUMNS = {
     "n_proposals": "i8", "acceptance": "f8", "sigma2_initial": "f8", "sigma2_final": "f8",
     "n_nodes": "i4", "n_bonds": "i4", "n_steps": "i4",
 }
+#: Task columns new in version 2, which a version-1 file lacks.
+ADDED_IN_VERSION_2 = ("method", *(f"{q}_{state}" for state in MASKS
+                                  for q in ("a_min", "nu_boundary", "nu_boundary_x",
+                                            "nu_boundary_y")))
 
 
 def fill_value(dtype: str):
@@ -108,11 +112,13 @@ def names(fh, what: str) -> list[str]:
 def read_tasks(fh) -> dict[str, np.ndarray]:
     """All per-task columns of an open file, ``kind`` and ``method`` decoded to names.
 
-    Columns a version-1 file lacks are filled as for a task not done (NaN).
+    Columns a version-1 file lacks are filled as for a task not done (NaN); any
+    other missing column raises KeyError.
     """
     t = fh["tasks"]
     n_tasks = len(t["status"])
-    out = {name: t[name][()] if name in t else np.full(n_tasks, fill_value(dtype), dtype)
+    out = {name: np.full(n_tasks, fill_value(dtype), dtype)
+           if name in ADDED_IN_VERSION_2 and name not in t else t[name][()]
            for name, dtype in TASK_COLUMNS.items()}
     for column, what in (("kind", "kinds"), ("method", "methods")):
         decoded = names(fh, what)
