@@ -20,7 +20,8 @@ from the initial network; once one does, ``E = n_removed + h/μ₁`` with the hi
 A proposal removes a present bond, re-adds a removed one, or swaps the two,
 each with probability 1/3 (``moves > 1``: that many uniformly random toggles).
 Metropolis on ΔE at temperature T; ``T_{t+1} = α T_t`` from ``T0`` down to ``Tf``,
-``max(lk, lk_per_bond · n_bonds)`` proposals per temperature. Proposals that
+``max(lk, lk_per_bond · n_bonds)`` proposals per temperature; the anneal stops
+early once FROZEN_STEPS temperatures in a row accepted nothing. Proposals that
 break a constraint (:mod:`hpcnet.anneal.constraints`) or make the network
 floppy are rejected without computing ν; ν and a_min come from
 :class:`~hpcnet.anneal.incremental.IncrementalPoisson` (low-rank updates of one
@@ -53,6 +54,8 @@ from hpcnet.tools.atomic import atomic_open
 
 METHODS = ("sa", "greedy")
 EVALUATORS = ("incremental", "full")
+#: The anneal stops once this many temperatures in a row accepted nothing (it is frozen).
+FROZEN_STEPS = 3
 #: Per-step trajectory entries (one value per temperature step or greedy removal).
 TRAJECTORY_FIELDS = ("T", "nu", "nu_x", "nu_y", "bonds", "acceptance", "energy", "a_min")
 
@@ -98,11 +101,11 @@ class AnnealSettings:
     """
 
     target: float = -0.9
-    t0: float = 2.0
+    t0: float = 4.0
     alpha: float = 0.9
     tf: float = 0.02
     lk: int = 400
-    lk_per_bond: float = 0.5
+    lk_per_bond: float = 1.5
     moves: int = 1
     lambda_iso: float = 1.0
     tol: float = 0.01
@@ -586,7 +589,9 @@ def _run_anneal(chain: _Chain, on_step) -> None:
                 accepted += 1
         chain.record(T, accepted / lk)
         chain.step += 1
-        if chain.step >= n_steps:
+        recent = chain.trajectory["acceptance"][-FROZEN_STEPS:]
+        frozen = chain.step - chain.anneal_start >= FROZEN_STEPS and not any(recent)
+        if chain.step >= n_steps or frozen:
             chain.status = "done"
         if on_step is not None:
             on_step(chain.info(n_steps, T, accepted / lk), chain.state())
