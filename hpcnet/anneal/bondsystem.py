@@ -135,6 +135,17 @@ class BondSystem:
         L[1::2, 1] = 1.0
         L[0::2, 2:4] = X  # Σ_i x_ix X_ib
         L[1::2, 4:6] = X  # Σ_i x_iy X_ib
+        # quadratic forms of the moments m: F − ρ = mᵀ Q m and N|x̄|² + ρ = mᵀ P m, with
+        # F = Σ_a m_aᵀ (XᵀX)⁻¹ m_a and ρ = (m_yx − m_xy)² / tr(XᵀX) (the rotation's share)
+        S = X.T @ X
+        r = np.zeros(6)
+        r[3], r[4] = -1.0, 1.0
+        rotation = np.outer(r, r) / np.trace(S)
+        Q = -rotation
+        Q[2:4, 2:4] += np.linalg.inv(S)
+        Q[4:6, 4:6] += np.linalg.inv(S)
+        P = rotation + np.diag([1.0, 1.0, 0, 0, 0, 0]) / len(X)
+        self._fit_forms = np.vstack([Q, P])
         return L * free[:, None]
 
     def affine_fractions(self, norm2: np.ndarray, moments: np.ndarray) -> np.ndarray:
@@ -142,16 +153,12 @@ class BondSystem:
         squared norms ``‖x‖²`` (k,) and fit moments ``Lᵀx`` (6, k); see the module docstring.
 
         ``a = (F − ρ) / (‖x‖² − N|x̄|² − ρ)`` with F the fitted sum of squares of the
-        centred x and ρ its rigid rotation's share.
+        centred x and ρ its rigid rotation's share: two quadratic forms of the moments.
         """
-        X = self.net.positions - self.net.positions.mean(axis=0)
-        n = len(X)
-        S = X.T @ X
-        m = moments[2:6].reshape(2, 2, -1)  # m[a, b] = Σ_i x_ia X_ib
-        fitted = np.einsum("abk,bc,ack->k", m, np.linalg.inv(S), m)
-        rotation = (m[1, 0] - m[0, 1]) ** 2 / np.trace(S)
-        spread = norm2 - (moments[0] ** 2 + moments[1] ** 2) / n - rotation
-        return (fitted - rotation) / spread
+        forms = self._fit_forms @ moments  # (12, k)
+        fitted = np.sum(moments * forms[:6], axis=0)
+        spread = norm2 - np.sum(moments * forms[6:], axis=0)
+        return fitted / spread
 
     # ------------------------------------------------------------- bonds
     def bond_vector(self, bond: int) -> np.ndarray:

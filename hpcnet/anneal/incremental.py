@@ -262,7 +262,8 @@ class IncrementalPoisson:
             self._E = self._E0 - self._BH0[D].T @ self._zX
             self._zL = la.lu_solve(self._lu, self._BL0[D], check_finite=False)
             self._L = self._L0 - self._BL0[D].T @ self._zX
-            self._X = self._X0 - self._W[:, self._order] @ self._zX
+            self._WD = np.asfortranarray(self._W[:, self._order])  # W_D, bonds sorted
+            self._X = self._X0 - self._WD @ self._zX
         self.current = Evaluation.of_strains(self._E, self._affine(self._X, self._L))
 
     def _column(self, b: int) -> np.ndarray:
@@ -322,7 +323,7 @@ class IncrementalPoisson:
         BX = BX - P.T @ self._zX
         BH = BH - P.T @ self._zH
         BL = BL - P.T @ self._zL
-        return G, BX, BH, BL, lambda: W - self._W[:, self._order] @ Y
+        return G, BX, BH, BL, lambda: W - self._WD @ Y
 
     def _affine(self, X: np.ndarray, moments: np.ndarray) -> np.ndarray:
         """Affine fractions (a_x, a_y) of the pinned solutions X with fit moments Lᵀx."""
