@@ -23,7 +23,8 @@ Metropolis on ΔE at temperature T; ``T_{t+1} = α T_t`` from ``T0`` down to ``T
 ``max(lk, lk_per_bond · n_bonds)`` proposals per temperature; the anneal stops
 early once FROZEN_STEPS temperatures in a row accepted nothing. Proposals that
 break a constraint (:mod:`hpcnet.anneal.constraints`) or make the network
-floppy are rejected without computing ν; ν and a_min come from
+floppy are rejected without computing ν, and those Metropolis would accept are
+then rejected if below the guard (a_min is computed for those only); ν and a_min come from
 :class:`~hpcnet.anneal.incremental.IncrementalPoisson` (low-rank updates of one
 factorisation) or, for comparison, :class:`FullPoisson`.
 
@@ -579,12 +580,13 @@ def _run_anneal(chain: _Chain, on_step) -> None:
             chain.n_proposals += 1
             if not chain.constraints.admissible(chain.ev.mask, S):
                 continue
-            ev = chain.ev.evaluate(S)
-            if ev.floppy or not ev.a_min >= chain.a_threshold():
+            ev = chain.ev.evaluate(S, affine=False)  # the guard only for what Metropolis takes
+            if ev.floppy:
                 continue
             mask = chain.ev.mask.copy()
             mask[S] ^= True
-            if metropolis_accept(chain.energy(ev, mask) - chain.e_cur, T, chain.rng):
+            if metropolis_accept(chain.energy(ev, mask) - chain.e_cur, T, chain.rng) \
+                    and chain.ev.with_affine(ev).a_min >= chain.a_threshold():
                 chain.accept(S)
                 accepted += 1
         chain.record(T, accepted / lk)

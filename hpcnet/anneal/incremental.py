@@ -45,6 +45,7 @@ factorise, check rigidity on the factor and solve, for every proposal.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
@@ -124,15 +125,19 @@ class Evaluator(Protocol):
     """What a chain asks of a ν evaluator: :class:`IncrementalPoisson` or :class:`FullPoisson`.
 
     ``mask`` is the current state and ``current`` its evaluation; ``evaluate``
-    judges a proposal (toggled bond indices) without moving; ``accept`` moves;
-    ``removal_effects`` gives (admissible, ν_x, ν_y) of single removals.
+    judges a proposal (toggled bond indices) without moving, with its affine
+    fractions unless ``affine=False`` (then NaN, and ``with_affine`` fills them in
+    for the proposal just evaluated); ``accept`` moves; ``removal_effects`` gives
+    (admissible, ν_x, ν_y) of single removals.
     """
 
     mask: np.ndarray
     current: Evaluation
     n_refactor: int
 
-    def evaluate(self, toggles: np.ndarray) -> Evaluation: ...
+    def evaluate(self, toggles: np.ndarray, affine: bool = True) -> Evaluation: ...
+
+    def with_affine(self, evaluation: Evaluation) -> Evaluation: ...
 
     def accept(self, toggles: np.ndarray) -> Evaluation: ...
 
@@ -329,10 +334,9 @@ class IncrementalPoisson:
         """Affine fractions (a_x, a_y) of the pinned solutions X with fit moments Lᵀx."""
         return self.system.affine_fractions(np.sum(X * X, axis=0), moments)
 
-    def _evaluation(self, E, BL, t, current_columns) -> Evaluation:
-        """The proposal's evaluation, ``x' = x − (K⁻¹U_S) t`` with ``t = cap⁻¹ U_Sᵀx``."""
-        return Evaluation.of_strains(
-            E, self._affine(self._X - current_columns() @ t, self._L - BL.T @ t))
+    def _proposal_affine(self, BL, t, current_columns) -> np.ndarray:
+        """The proposal's affine fractions: ``x' = x − (K⁻¹U_S) t`` (``t = cap⁻¹ U_Sᵀx``)."""
+        return self._affine(self._X - current_columns() @ t, self._L - BL.T @ t)
 
     def _sharper_bound(self, S, k, ratio, current_columns) -> float:
         """λ_min bound after removing one bond, from the secular equation.
@@ -353,8 +357,9 @@ class IncrementalPoisson:
         total = self._diag_sum + float(np.dot(tau, s.bond_diagonal[S]))
         return RIGID_MARGIN * ZERO_TOL * (total + s.pin_scale * len(s.pinned)) / s.n_dof
 
-    def evaluate(self, toggles: np.ndarray) -> Evaluation:
-        """ν of the current mask with the bonds ``toggles`` (distinct indices) flipped."""
+    def evaluate(self, toggles: np.ndarray, affine: bool = True) -> Evaluation:
+        """ν of the current mask with the bonds ``toggles`` (distinct indices) flipped,
+        and its affine fractions (``affine=False``: NaN, see :meth:`with_affine`)."""
         S = np.asarray(toggles, dtype=np.int64)
         tau = np.where(self.mask[S], -1.0, 1.0)
         k = self.system.stiffness[S]
@@ -376,14 +381,23 @@ class IncrementalPoisson:
                 bound, exact = self._smallest_eigenvalue(mask), True
                 if bound <= threshold:
                     return FLOPPY
-        self._pending = (S.tobytes(), bound, exact)
         if len(S) == 1:
             cap = 1.0 / (tau[0] * k[0]) + G[0, 0]
-            return self._evaluation(self._E - np.outer(BH[0], BX[0]) / cap, BL, BX / cap,
-                                    current_columns)
-        cap = np.diag(1.0 / (tau * k)) + G
-        t = np.linalg.solve(cap, BX)
-        return self._evaluation(self._E - BH.T @ t, BL, t, current_columns)
+            t = BX / cap
+            E = self._E - np.outer(BH[0], BX[0]) / cap
+        else:
+            t = np.linalg.solve(np.diag(1.0 / (tau * k)) + G, BX)
+            E = self._E - BH.T @ t
+        self._pending = (S.tobytes(), bound, exact,
+                         lambda: self._proposal_affine(BL, t, current_columns))
+        return Evaluation.of_strains(E, self._pending[3]() if affine else np.full(2, np.nan))
+
+    def with_affine(self, evaluation: Evaluation) -> Evaluation:
+        """``evaluation`` (of the proposal just evaluated) with its affine fractions."""
+        if not np.isnan(evaluation.affine_x):
+            return evaluation
+        a_x, a_y = self._pending[3]()
+        return replace(evaluation, affine_x=float(a_x), affine_y=float(a_y))
 
     def accept(self, toggles: np.ndarray) -> Evaluation:
         """Flip ``toggles`` (just evaluated, not floppy); returns the new state's evaluation."""
@@ -391,7 +405,7 @@ class IncrementalPoisson:
         if self._pending is None or self._pending[0] != S.tobytes():
             if self.evaluate(S).floppy:
                 raise SolverError("accept() of a proposal that makes the network floppy")
-        _, bound, exact = self._pending
+        _, bound, exact, _ = self._pending
         mask = self.mask.copy()
         mask[S] ^= True
         if np.count_nonzero(mask != self.base_mask) > self.refactor_every:
@@ -479,11 +493,15 @@ class FullPoisson:
         affine = [affine_fraction(positions, remove_rigid(X[:, a], R)) for a in range(2)]
         return Evaluation.of_strains(self.system.strain_functionals.T @ X, np.array(affine))
 
-    def evaluate(self, toggles: np.ndarray) -> Evaluation:
+    def evaluate(self, toggles: np.ndarray, affine: bool = True) -> Evaluation:
+        """ν and (always) the affine fractions of the proposal, by a fresh solve."""
         mask = self.mask.copy()
         mask[np.asarray(toggles, dtype=np.int64)] ^= True
         self._last = (mask, self._solve(mask))
         return self._last[1]
+
+    def with_affine(self, evaluation: Evaluation) -> Evaluation:
+        return evaluation
 
     def accept(self, toggles: np.ndarray) -> Evaluation:
         mask = self.mask.copy()
