@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -56,6 +57,9 @@ def one(job: tuple) -> dict:
     fresh = poisson_ratio(net.pruned(result.best_mask))
     assert abs(fresh.nu - result.best_nu) < 1e-8 and abs(fresh.a_min - result.best_a_min) < 1e-8
     kept = int(result.best_mask.sum())
+    print(f"{kind} L={size} seed={seed} {target:+.2f} {method} floor={floor}: "
+          f"reached={result.reached} nu={fresh.nu:+.3f} removed={1 - kept / net.n_bonds:.3f} "
+          f"{wall:.0f} s", file=sys.stderr, flush=True)
     return {"kind": kind, "size": size, "seed": seed, "target": target, "method": method,
             "floor": floor, "reached": bool(result.reached), "nu": fresh.nu,
             "a_min": fresh.a_min, "removed": 1.0 - kept / net.n_bonds,
@@ -116,7 +120,7 @@ def walk_seconds(net, proposals: int, guard: bool) -> float:
     return spent
 
 
-def guard_cost(sizes: list[int], proposals: int = 2000) -> None:
+def guard_cost(sizes: list[int], proposals: int) -> None:
     print(f"{'L':>3} {'dofs':>6} | {'us/prop guard':>13} {'us/prop none':>12} {'ratio':>6}")
     for size in sizes:
         net = network("tri", size, 0)
@@ -140,9 +144,11 @@ def main() -> None:
     parser.add_argument("--json", help="also write every chain's row to this file")
     parser.add_argument("--guard-cost", metavar="SIZES",
                         help="time the guard per proposal at these sizes instead")
+    parser.add_argument("--proposals", type=int, default=2000,
+                        help="proposals of the --guard-cost walk")
     args = parser.parse_args()
     if args.guard_cost:
-        guard_cost(parse_range(args.guard_cost))
+        guard_cost(parse_range(args.guard_cost), args.proposals)
         return
     overrides = {}
     for item in args.set:

@@ -192,9 +192,11 @@ def test_chain_below_the_floor_does_not_lower_a_min(record_accepts):
 @pytest.mark.parametrize("kind", ["tri", "delaunay", "packing"])
 def test_sa_removes_no_more_than_greedy_and_reaches_as_often(kind):
     """Same networks, same constraints, defaults: SA meets the target whenever greedy
-    does, and then removes no more bonds."""
+    does, and then removes no more bonds (±0.9 is seldom reached by greedy at this size
+    under the guard, so milder targets too)."""
     reached = {"sa": 0, "greedy": 0}
-    for seed, target in ((0, -0.9), (1, 0.9)):
+    both = 0
+    for seed, target in ((0, -0.9), (1, 0.5), (2, -0.3)):
         net = network(kind, 8, seed)
         out = {m: run_chain(net, AnnealSettings(target=target, method=m),
                             np.random.default_rng(seed)) for m in ("greedy", "sa")}
@@ -205,11 +207,12 @@ def test_sa_removes_no_more_than_greedy_and_reaches_as_often(kind):
             assert r.reached == AnnealSettings(target=target).meets_target(
                 ref.nu, ref.nu_x, ref.nu_y, ref.a_min)
         if out["greedy"].reached:
+            both += 1
             assert out["sa"].reached
             assert out["sa"].best_mask.sum() >= out["greedy"].best_mask.sum()
         else:
             assert out["sa"].best_energy <= out["greedy"].best_energy or out["sa"].reached
-    assert reached["sa"] >= reached["greedy"]
+    assert reached["sa"] >= reached["greedy"] and both >= 1
 
 
 # ------------------------------------------------------------- determinism, resume
