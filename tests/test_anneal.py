@@ -352,3 +352,13 @@ def test_greedy_descends_until_no_removal_helps():
         tried += 1
         assert energy(*_nu_pair(ref), -0.9, 1.0) >= e_final - 1e-9
     assert tried > 5
+
+
+@pytest.mark.parametrize("method", ["sa", "greedy"])
+def test_a_network_meeting_the_target_is_its_own_answer(method):
+    net = network("tri", 8)
+    ref = poisson_ratio(net)
+    settings = AnnealSettings(target=round(ref.nu, 3), iso_tol=abs(ref.nu_x - ref.nu_y) + 0.01,
+                              method=method)
+    result = run_chain(net, settings, np.random.default_rng(0))
+    assert result.reached and result.best_mask.all() and result.n_accepted == 0

@@ -449,6 +449,8 @@ class _Chain:
         if not self.mu > 0:  # nothing was removable (or no removal changes E₀)
             self.mu = self.s.tol
         self.phase, self.anneal_start, self.status = "anneal", self.step, "running"
+        if self.reached() and self.best_mask.all():  # the network itself is the answer
+            self.status = "done"
         self.e_cur = self.energy(self.ev.current, self.ev.mask)
 
     # ------------------------------------------------------------ records
