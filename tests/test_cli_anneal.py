@@ -36,8 +36,11 @@ def test_one_chain_writes_a_complete_result(tmp_path):
     net = generate("tri", 8, 0, distortion=data["settings"]["distortion"])
     assert data["initial"].all() and len(data["initial"]) == net.n_bonds
     steps = data["n_steps"]
-    for values in data["trajectory"].values():
-        assert not np.isnan(values[:steps]).any() and np.isnan(values[steps:]).all()
+    greedy = int(np.sum(np.isnan(data["trajectory"]["T"][:steps])))  # SA's greedy descent
+    assert 0 < greedy < steps and np.isnan(data["trajectory"]["T"][:greedy]).all()
+    for name, values in data["trajectory"].items():
+        start = greedy if name == "T" else 0
+        assert not np.isnan(values[start:steps]).any() and np.isnan(values[steps:]).all()
     assert data["settings"]["targets"] == [-0.9] and data["settings"]["anneal"]["lk"] == 150
     assert data["tasks"]["status"] == 2
     best = poisson_ratio(net.pruned(data["best"]))

@@ -38,13 +38,14 @@ def test_initial_state_matches_elastic_solver(tri8):
         assert ev.current.nu == pytest.approx(ref.nu, abs=1e-12)
         assert ev.current.nu_x == pytest.approx(ref.nu_x, abs=1e-12)
         assert ev.current.nu_y == pytest.approx(ref.nu_y, abs=1e-12)
+        assert ev.current.a_min == pytest.approx(ref.a_min, abs=1e-12)
 
 
 def test_random_walk_matches_fresh_solves(tri8):
     """Every proposal of a long unconstrained walk (1-3 toggles, adds and removals,
     through several refactorisations and near-floppy states): ν to 1e-8 (relative
-    where the walk wanders to |ν| > 1), and the floppiness verdict agrees with an
-    independent eigenvalue check."""
+    where the walk wanders to |ν| > 1) and both affine fractions to 1e-8, and the
+    floppiness verdict agrees with an independent eigenvalue check."""
     system = BondSystem(tri8)
     rng = np.random.default_rng(0)
     ev = IncrementalPoisson(system, np.ones(tri8.n_bonds, bool), refactor_every=8)
@@ -62,13 +63,14 @@ def test_random_walk_matches_fresh_solves(tri8):
         assert lam > threshold * 0.999
         ref = fresh(tri8, proposed)
         assert ref is not None
-        for q in ("nu", "nu_x", "nu_y"):
+        for q in ("nu", "nu_x", "nu_y", "affine_x", "affine_y"):
             want = getattr(ref, q)
             assert abs(getattr(got, q) - want) < 1e-8 * max(1.0, abs(want))
         if rng.random() < 0.7:
             now = ev.accept(S)
             accepted += 1
             assert abs(now.nu - ref.nu) < 1e-8 * max(1.0, abs(ref.nu))
+            assert abs(now.a_min - ref.a_min) < 1e-8
     ev.destroy()
     assert floppy > 10 and accepted > 50 and ev.n_refactor > 3
 
@@ -111,6 +113,7 @@ def test_full_and_incremental_agree_and_rebase_is_exact(tri8):
         assert a.floppy == b.floppy
         if not a.floppy:
             assert abs(a.nu - b.nu) < 1e-9
+            assert abs(a.a_min - b.a_min) < 1e-9
             inc.accept(S)
             full.accept(S)
     # a state reached incrementally equals the same state rebuilt from any base, bit for bit

@@ -10,6 +10,12 @@ The strain of a pinned solution needs no projection: translations do not
 change the affine fit and the rigid rotation only adds an antisymmetric part,
 so ``ε_xx = g_xxᵀ x`` and ``ε_yy = g_yyᵀ x`` are linear functionals of the
 pinned solution ``x`` itself.
+
+The affine fraction of the true response ``u = x − R Rᵀx`` (R the orthonormal
+rigid modes) needs only ``‖x‖²`` and six more functionals, the *fit moments*
+``Lᵀx`` (:func:`affine_fractions`): with ``ū = 0`` the spread is
+``‖u‖² = ‖x‖² − ‖Rᵀx‖²``, and the fitted part of u is that of x less its
+rigid rotation.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ class BondSystem:
         Columns: the x- and y-loads, rigid parts removed, pinned entries zero.
     strain_functionals : (2N, 2) array
         Columns ``g_xx``, ``g_yy``: ``ε_xx = g_xxᵀ x``, ``ε_yy = g_yyᵀ x``.
+    fit_functionals : (2N, 6) array
+        Columns L of the fit moments ``Lᵀx``: ``Σ_i x_i`` (2) and ``Σ_i x_ia X_ib`` (4,
+        ``X = r − r̄``), zero on the pinned DOFs.
     """
 
     def __init__(self, net: Network):
@@ -52,6 +61,7 @@ class BondSystem:
         self.coef = np.column_stack([-e, e]) * free[self.dofs]
         self.loads = self._loads(free)
         self.strain_functionals = self._strain_functionals(free)
+        self.fit_functionals = self._fit_functionals(free)
         self._build_pattern()
 
     # ------------------------------------------------------------- assembly
@@ -117,6 +127,38 @@ class BondSystem:
         g[0::2, 0] = coeff[:, 0]  # ε_xx = A_00 = Σ_i u_ix coeff_i0
         g[1::2, 1] = coeff[:, 1]  # ε_yy = A_11 = Σ_i u_iy coeff_i1
         return g * free[:, None]
+
+    def _fit_functionals(self, free: np.ndarray) -> np.ndarray:
+        X = self.net.positions - self.net.positions.mean(axis=0)
+        L = np.zeros((self.n_dof, 6))
+        L[0::2, 0] = 1.0
+        L[1::2, 1] = 1.0
+        L[0::2, 2:4] = X  # Σ_i x_ix X_ib
+        L[1::2, 4:6] = X  # Σ_i x_iy X_ib
+        # quadratic forms of the moments m: F − ρ = mᵀ Q m and N|x̄|² + ρ = mᵀ P m, with
+        # F = Σ_a m_aᵀ (XᵀX)⁻¹ m_a and ρ = (m_yx − m_xy)² / tr(XᵀX) (the rotation's share)
+        S = X.T @ X
+        r = np.zeros(6)
+        r[3], r[4] = -1.0, 1.0
+        rotation = np.outer(r, r) / np.trace(S)
+        Q = -rotation
+        Q[2:4, 2:4] += np.linalg.inv(S)
+        Q[4:6, 4:6] += np.linalg.inv(S)
+        P = rotation + np.diag([1.0, 1.0, 0, 0, 0, 0]) / len(X)
+        self._fit_forms = np.vstack([Q, P])
+        return L * free[:, None]
+
+    def affine_fractions(self, norm2: np.ndarray, moments: np.ndarray) -> np.ndarray:
+        """Affine fractions of the true responses of pinned solutions x, from their
+        squared norms ``‖x‖²`` (k,) and fit moments ``Lᵀx`` (6, k); see the module docstring.
+
+        ``a = (F − ρ) / (‖x‖² − N|x̄|² − ρ)`` with F the fitted sum of squares of the
+        centred x and ρ its rigid rotation's share: two quadratic forms of the moments.
+        """
+        forms = self._fit_forms @ moments  # (12, k)
+        fitted = np.sum(moments * forms[:6], axis=0)
+        spread = norm2 - np.sum(moments * forms[6:], axis=0)
+        return fitted / spread
 
     # ------------------------------------------------------------- bonds
     def bond_vector(self, bond: int) -> np.ndarray:

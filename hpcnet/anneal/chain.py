@@ -1,21 +1,37 @@
-"""One simulated-annealing (or greedy) chain that prunes a network toward a target ν.
+"""One chain that prunes a network toward a target ν: simulated annealing or greedy.
 
-docs/physics.md: the state is a mask over the original bonds; a proposal toggles
-``moves`` random bonds; ``E = |ν − ν*| + λ_iso |ν_x − ν_y|``; Metropolis on
-ΔE at temperature T; ``T_{t+1} = α T_t`` from ``T0`` down to ``Tf`` with
-``Lk`` proposals per temperature. Proposals that break a constraint
-(:mod:`hpcnet.anneal.constraints`) or make the network floppy are rejected without
-computing ν. ν of each proposal comes from :class:`~hpcnet.anneal.incremental.IncrementalPoisson`
-(low-rank updates of one factorisation) or, for comparison, :class:`FullPoisson`.
+What a chain optimises (docs/physics.md, "What a chain optimises"): its answer
+is the state that *meets the target* (``|ν − ν*| ≤ tol``, ``|ν_x − ν_y| ≤
+iso_tol`` and a material response, ``a_min ≥ affine_floor``) with the fewest
+bonds removed; failing that, the state of lowest ``E₀ = |ν − ν*| + λ_iso |ν_x −
+ν_y|``. Every accepted state keeps ``a_min ≥ affine_floor`` (a chain starting
+below the floor accepts only states that do not lower a_min until it is above).
 
 ``method="greedy"`` removes, one at a time, the admissible bond whose removal
-lowers E most (Goodrich, Liu & Nagel's tuning by pruning) and stops when no
-removal lowers E.
+lowers E₀ most, and stops once the target is met or no removal lowers E₀.
 
-A chain is resumable: ``on_step(info, state)`` receives after every
-temperature step (every removal, for greedy) a :class:`ChainState` holding
-everything needed to continue, and ``run_chain(..., state=state)`` continues
-it bit for bit as if never interrupted.
+``method="sa"`` starts with that greedy descent (cheap, and its answer becomes
+the SA's first candidate, so SA never answers worse than greedy), then
+anneals from the greedy answer. Energies are in units of bonds: while no state
+meets the target, ``E = E₀/μ`` with μ the median |ΔE₀| of one admissible removal
+from the initial network; once one does, ``E = n_removed + h/μ₁`` with the hinge
+``h = max(0, |ν − ν*| − tol/2) + λ_iso max(0, |ν_x − ν_y| − iso_tol/2)`` and
+``μ₁ = tol/4`` (leaving the target costs bonds, every removed bond costs one).
+A proposal removes a present bond, re-adds a removed one, or swaps the two,
+each with probability 1/3 (``moves > 1``: that many uniformly random toggles).
+Metropolis on ΔE at temperature T; ``T_{t+1} = α T_t`` from ``T0`` down to ``Tf``,
+``max(lk, lk_per_bond · n_bonds)`` proposals per temperature; the anneal stops
+early once FROZEN_STEPS temperatures in a row accepted nothing. Proposals that
+break a constraint (:mod:`hpcnet.anneal.constraints`) or make the network
+floppy are rejected without computing ν, and those Metropolis would accept are
+then rejected if below the guard (a_min is computed for those only); ν and a_min come from
+:class:`~hpcnet.anneal.incremental.IncrementalPoisson` (low-rank updates of one
+factorisation) or, for comparison, :class:`FullPoisson`.
+
+A chain is resumable: ``on_step(info, state)`` receives after every greedy
+removal and every temperature step a :class:`ChainState` holding everything
+needed to continue, and ``run_chain(..., state=state)`` continues it bit for
+bit as if never interrupted.
 """
 
 from __future__ import annotations
@@ -33,13 +49,16 @@ from hpcnet.anneal.bondsystem import BondSystem
 from hpcnet.anneal.constraints import Constraints
 from hpcnet.anneal.incremental import Evaluation, Evaluator, FullPoisson, IncrementalPoisson
 from hpcnet.errors import HpcnetError
+from hpcnet.mechanics.strain import MATERIAL_FLOOR
 from hpcnet.network import Network
 from hpcnet.tools.atomic import atomic_open
 
 METHODS = ("sa", "greedy")
 EVALUATORS = ("incremental", "full")
+#: The anneal stops once this many temperatures in a row accepted nothing (it is frozen).
+FROZEN_STEPS = 3
 #: Per-step trajectory entries (one value per temperature step or greedy removal).
-TRAJECTORY_FIELDS = ("T", "nu", "nu_x", "nu_y", "bonds", "acceptance", "energy")
+TRAJECTORY_FIELDS = ("T", "nu", "nu_x", "nu_y", "bonds", "acceptance", "energy", "a_min")
 
 
 @dataclass
@@ -51,20 +70,24 @@ class AnnealSettings:
     target : float
         Target Poisson's ratio ν* in [-1, 1].
     t0, alpha, tf : float
-        Schedule ``T_t = t0 · alpha^t`` for every ``T_t ≥ tf``.
+        Schedule ``T_t = t0 · alpha^t`` for every ``T_t ≥ tf``, in units of the
+        energy (bonds; see the module docstring).
     lk : int
-        Proposals per temperature (length of each Markov chain).
+        Least number of proposals per temperature.
+    lk_per_bond : float
+        Proposals per temperature per bond of the network (the schedule grows with it).
     moves : int
-        Bonds toggled per proposal.
+        1: remove, re-add or swap; more: bonds toggled uniformly at random per proposal.
     lambda_iso : float
-        Weight of the isotropy term ``|ν_x − ν_y|`` in E.
-    tol : float or None
-        Early stop once the best state has ``|ν − ν*| < tol`` and
-        ``|ν_x − ν_y| < iso_tol``; None: never.
+        Weight of the isotropy term ``|ν_x − ν_y|`` in E₀.
+    tol : float
+        The target is met when ``|ν − ν*| ≤ tol`` (and the next two hold).
     iso_tol : float
-        Isotropy demanded by the early stop.
+        ... and ``|ν_x − ν_y| ≤ iso_tol``.
+    affine_floor : float
+        ... and ``a_min ≥ affine_floor``; every accepted state keeps it (0: no guard).
     method : str
-        "sa" (simulated annealing) or "greedy".
+        "sa" (greedy descent, then simulated annealing) or "greedy".
     keep_degree : bool
         Keep every node at ≥ 3 bonds.
     convex_only : bool
@@ -79,14 +102,16 @@ class AnnealSettings:
     """
 
     target: float = -0.9
-    t0: float = 0.02
+    t0: float = 4.0
     alpha: float = 0.9
-    tf: float = 2e-4
+    tf: float = 0.02
     lk: int = 400
+    lk_per_bond: float = 1.5
     moves: int = 1
     lambda_iso: float = 1.0
-    tol: float | None = None
-    iso_tol: float = 0.1
+    tol: float = 0.01
+    iso_tol: float = 0.05
+    affine_floor: float = MATERIAL_FLOOR
     method: str = "sa"
     keep_degree: bool = True
     convex_only: bool = True
@@ -113,10 +138,14 @@ class AnnealSettings:
                 bad(name, "must be a positive integer")
         if not self.lambda_iso >= 0:
             bad("lambda_iso", "must be non-negative")
-        if self.tol is not None and not self.tol > 0:
-            bad("tol", "must be positive (or None to never stop early)")
+        if not self.lk_per_bond >= 0:
+            bad("lk_per_bond", "must be non-negative")
+        if not self.tol > 0:
+            bad("tol", "must be positive")
         if not self.iso_tol > 0:
             bad("iso_tol", "must be positive")
+        if not 0.0 <= self.affine_floor < 1.0:
+            bad("affine_floor", "must lie in [0, 1)")
         if self.method not in METHODS:
             bad("method", f"choose from {', '.join(METHODS)}")
         if self.evaluator not in EVALUATORS:
@@ -130,6 +159,15 @@ class AnnealSettings:
 
     def temperature(self, step: int) -> float:
         return self.t0 * self.alpha**step
+
+    def proposals_per_temperature(self, n_bonds: int) -> int:
+        """``max(lk, ⌈lk_per_bond · n_bonds⌉)``."""
+        return max(int(self.lk), math.ceil(self.lk_per_bond * n_bonds))
+
+    def meets_target(self, nu: float, nu_x: float, nu_y: float, a_min: float) -> bool:
+        """Whether a state meets the target: ν within tol, isotropic, and a material."""
+        return bool(abs(nu - self.target) <= self.tol and abs(nu_x - nu_y) <= self.iso_tol
+                    and a_min >= self.affine_floor)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -173,14 +211,17 @@ class ChainState:
 
     settings: str  # AnnealSettings JSON: a resume must use the same settings
     network: str  # network_fingerprint of the chain's network
-    step: int  # the next temperature step (greedy: removals done)
+    step: int  # steps done (greedy removals, then temperatures)
     mask: np.ndarray
     base_mask: np.ndarray  # the evaluator's factorised base (needed for bit-identical resume)
     lambda_bound: float
-    initial: np.ndarray  # ν, ν_x, ν_y of the initial network
-    best_mask: np.ndarray
-    best: np.ndarray  # ν, ν_x, ν_y, E of the best state so far
+    initial: np.ndarray  # ν, ν_x, ν_y, a_min of the initial network
+    best_mask: np.ndarray  # the answer so far
+    best: np.ndarray  # ν, ν_x, ν_y, E₀, a_min of the answer so far
     rng_state: str  # JSON of rng.bit_generator.state
+    phase: str = "greedy"  # "greedy", then (method "sa") "anneal"
+    anneal_start: int = 0  # the step at which the anneal phase began
+    mu: float = 0.0  # energy unit of the anneal phase while the target is unmet (μ)
     trajectory: dict = field(default_factory=dict)
     n_proposals: int = 0
     n_accepted: int = 0
@@ -217,11 +258,11 @@ class ChainState:
                 kwargs[f.name] = np.asarray(data[f.name], dtype=np.float64)
             else:
                 kwargs[f.name] = get(f.name)
-        for name in ("settings", "network", "rng_state", "status"):
+        for name in ("settings", "network", "rng_state", "status", "phase"):
             kwargs[name] = str(kwargs[name])
-        for name in ("step", "n_proposals", "n_accepted"):
+        for name in ("step", "anneal_start", "n_proposals", "n_accepted"):
             kwargs[name] = int(kwargs[name])
-        for name in ("lambda_bound", "wall_time"):
+        for name in ("lambda_bound", "mu", "wall_time"):
             kwargs[name] = float(kwargs[name])
         return cls(**kwargs)
 
@@ -251,7 +292,11 @@ def _keys(data):
 
 @dataclass
 class ChainResult:
-    """What one chain produced. Masks are over the original network's bonds."""
+    """What one chain produced. Masks are over the original network's bonds.
+
+    ``best_*`` is the chain's answer (see the module docstring), ``reached``
+    whether it meets the target; ``final_*`` is the last state visited.
+    """
 
     initial_mask: np.ndarray
     final_mask: np.ndarray
@@ -259,33 +304,37 @@ class ChainResult:
     initial_nu: float
     initial_nu_x: float
     initial_nu_y: float
+    initial_a_min: float
     final_nu: float
     final_nu_x: float
     final_nu_y: float
+    final_a_min: float
     best_nu: float
     best_nu_x: float
     best_nu_y: float
-    best_energy: float
+    best_a_min: float
+    best_energy: float  # E₀ of the answer
+    reached: bool
     trajectory: dict  # TRAJECTORY_FIELDS -> equal-length 1-D arrays
     n_proposals: int
     n_accepted: int
     wall_time: float
-    status: str  # "done", "early-stop"
+    status: str  # "done", or "early-stop" (greedy met the target)
 
 
 @dataclass(frozen=True)
 class StepInfo:
-    """Passed to ``on_step`` after each temperature step (greedy: each removal)."""
+    """Passed to ``on_step`` after each greedy removal and each temperature step."""
 
     step: int  # steps finished, this one included
-    n_steps: int  # planned steps (greedy: bonds, an upper bound)
-    temperature: float
+    n_steps: int  # planned steps (during the greedy descent: an upper bound)
+    temperature: float  # NaN during the greedy descent
     nu: float
     nu_x: float
     nu_y: float
     best_nu: float
-    energy: float
-    best_energy: float
+    energy: float  # E₀ of the current state
+    best_energy: float  # E₀ of the answer so far
     bonds: int
     acceptance: float
     n_proposals: int
@@ -306,7 +355,7 @@ def _evaluator(settings: AnnealSettings, system: BondSystem,
 
 
 class _Chain:
-    """The running state shared by the SA and greedy loops."""
+    """The running state shared by the greedy and annealing loops."""
 
     def __init__(self, net: Network, settings: AnnealSettings, rng, state: ChainState | None):
         self.t_start = time.perf_counter()  # wall time counts the set-up too
@@ -317,12 +366,12 @@ class _Chain:
         system = BondSystem(net)
         self.ev = _evaluator(settings, system, state)
         if state is None:
-            mask = self.ev.mask.copy()
             cur = self.ev.current
-            self.initial = np.array([cur.nu, cur.nu_x, cur.nu_y])
-            self.best_mask = mask.copy()
-            self.best = np.array([cur.nu, cur.nu_x, cur.nu_y, self.energy(cur)])
-            self.step = 0
+            self.initial = np.array([cur.nu, cur.nu_x, cur.nu_y, cur.a_min])
+            self.best_mask = self.ev.mask.copy()
+            self.best = np.array([cur.nu, cur.nu_x, cur.nu_y, self.e0(cur), cur.a_min])
+            self.step = self.anneal_start = 0
+            self.phase, self.mu = "greedy", 0.0
             self.trajectory = {k: [] for k in TRAJECTORY_FIELDS}
             self.n_proposals = self.n_accepted = 0
             self.wall_before = 0.0
@@ -333,12 +382,13 @@ class _Chain:
             self.initial = state.initial.copy()
             self.best_mask = state.best_mask.copy()
             self.best = state.best.copy()
-            self.step = state.step
+            self.step, self.anneal_start = state.step, state.anneal_start
+            self.phase, self.mu = state.phase, state.mu
             self.trajectory = {k: list(state.trajectory.get(k, [])) for k in TRAJECTORY_FIELDS}
             self.n_proposals, self.n_accepted = state.n_proposals, state.n_accepted
             self.wall_before = state.wall_time
             self.status = state.status
-        self.e_cur = self.energy(self.ev.current)
+        self.e_cur = self.energy(self.ev.current, self.ev.mask)
 
     def _check_resumable(self, state: ChainState) -> None:
         if state.network != network_fingerprint(self.net):
@@ -351,28 +401,65 @@ class _Chain:
                               + ", ".join(f"{k} = {saved.get(k)!r} (now {now[k]!r})"
                                           for k in changed))
 
-    def energy(self, ev: Evaluation) -> float:
+    # ------------------------------------------------------------ objective
+    def e0(self, ev: Evaluation) -> float:
         return float(energy(ev.nu_x, ev.nu_y, self.s.target, self.s.lambda_iso))
+
+    def meets(self, ev: Evaluation) -> bool:
+        return self.s.meets_target(ev.nu, ev.nu_x, ev.nu_y, ev.a_min)
+
+    def reached(self) -> bool:
+        """Whether the answer so far meets the target."""
+        return self.s.meets_target(self.best[0], self.best[1], self.best[2], self.best[4])
+
+    def energy(self, ev: Evaluation, mask: np.ndarray) -> float:
+        """The energy the current phase minimises (greedy: E₀; anneal: in bonds)."""
+        if self.phase == "greedy":
+            return self.e0(ev)
+        if not self.reached():
+            return self.e0(ev) / self.mu
+        s = self.s
+        hinge = max(0.0, abs(ev.nu - s.target) - 0.5 * s.tol) \
+            + s.lambda_iso * max(0.0, abs(ev.nu_x - ev.nu_y) - 0.5 * s.iso_tol)
+        return float(self.net.n_bonds - np.count_nonzero(mask)) + hinge / (0.25 * s.tol)
+
+    def _rank(self, met: bool, removed: int, e0: float, a_min: float) -> tuple:
+        """Sort key of candidate answers: met with fewest removals, then lowest E₀."""
+        if met:
+            return (0, removed, e0)
+        return (1, a_min < self.s.affine_floor, e0)
+
+    def a_threshold(self) -> float:
+        """Least a_min a new state needs: the floor, or the current a_min while below it."""
+        return min(self.s.affine_floor, self.ev.current.a_min)
 
     def accept(self, toggles: np.ndarray) -> None:
         cur = self.ev.accept(toggles)
         self.n_accepted += 1
-        self.e_cur = self.energy(cur)
-        if self.e_cur < self.best[3]:
-            self.best = np.array([cur.nu, cur.nu_x, cur.nu_y, self.e_cur])
+        removed = self.net.n_bonds - int(np.count_nonzero(self.ev.mask))
+        e0 = self.e0(cur)
+        best_removed = self.net.n_bonds - int(np.count_nonzero(self.best_mask))
+        if self._rank(self.meets(cur), removed, e0, cur.a_min) < self._rank(
+                self.reached(), best_removed, self.best[3], self.best[4]):
+            self.best = np.array([cur.nu, cur.nu_x, cur.nu_y, e0, cur.a_min])
             self.best_mask = self.ev.mask.copy()
+        self.e_cur = self.energy(cur, self.ev.mask)  # after the answer: it picks the energy
 
-    def reached(self) -> bool:
-        """Whether the best state meets the early-stop criterion."""
-        nu, nu_x, nu_y, _ = self.best
-        return self.s.tol is not None and abs(nu - self.s.target) < self.s.tol \
-            and abs(nu_x - nu_y) < self.s.iso_tol
+    def start_anneal(self) -> None:
+        if not self.mu > 0:  # nothing was removable (or no removal changes E₀)
+            self.mu = self.s.tol
+        self.phase, self.anneal_start, self.status = "anneal", self.step, "running"
+        if self.reached() and self.best_mask.all():  # the network itself is the answer
+            self.status = "done"
+        self.e_cur = self.energy(self.ev.current, self.ev.mask)
 
+    # ------------------------------------------------------------ records
     def record(self, temperature: float, acceptance: float) -> None:
         cur = self.ev.current
         for key, value in zip(TRAJECTORY_FIELDS,
                               (temperature, cur.nu, cur.nu_x, cur.nu_y,
-                               int(self.ev.mask.sum()), acceptance, self.e_cur), strict=True):
+                               int(self.ev.mask.sum()), acceptance, self.e0(cur), cur.a_min),
+                              strict=True):
             self.trajectory[key].append(value)
 
     def wall_time(self) -> float:
@@ -384,7 +471,8 @@ class _Chain:
             mask=self.ev.mask.copy(), base_mask=self.ev.base_mask.copy(),
             lambda_bound=float(self.ev.lambda_bound), initial=self.initial.copy(),
             best_mask=self.best_mask.copy(), best=self.best.copy(),
-            rng_state=json.dumps(self.rng.bit_generator.state),
+            rng_state=json.dumps(self.rng.bit_generator.state), phase=self.phase,
+            anneal_start=self.anneal_start, mu=self.mu,
             trajectory=self._trajectory_arrays(), n_proposals=self.n_proposals,
             n_accepted=self.n_accepted, wall_time=self.wall_time(), status=self.status)
 
@@ -396,86 +484,64 @@ class _Chain:
     def info(self, n_steps: int, temperature: float, acceptance: float) -> StepInfo:
         cur = self.ev.current
         return StepInfo(self.step, n_steps, temperature, cur.nu, cur.nu_x, cur.nu_y,
-                        float(self.best[0]), self.e_cur, float(self.best[3]),
+                        float(self.best[0]), self.e0(cur), float(self.best[3]),
                         int(self.ev.mask.sum()), acceptance, self.n_proposals)
 
     def result(self) -> ChainResult:
         cur = self.ev.current
-        b = self.best
+        b, i = self.best, self.initial
         return ChainResult(
             initial_mask=np.ones(self.net.n_bonds, dtype=bool), final_mask=self.ev.mask.copy(),
             best_mask=self.best_mask.copy(),
-            initial_nu=float(self.initial[0]), initial_nu_x=float(self.initial[1]),
-            initial_nu_y=float(self.initial[2]),
-            final_nu=cur.nu, final_nu_x=cur.nu_x, final_nu_y=cur.nu_y,
+            initial_nu=float(i[0]), initial_nu_x=float(i[1]), initial_nu_y=float(i[2]),
+            initial_a_min=float(i[3]),
+            final_nu=cur.nu, final_nu_x=cur.nu_x, final_nu_y=cur.nu_y, final_a_min=cur.a_min,
             best_nu=float(b[0]), best_nu_x=float(b[1]), best_nu_y=float(b[2]),
-            best_energy=float(b[3]), trajectory=self._trajectory_arrays(),
+            best_a_min=float(b[4]), best_energy=float(b[3]), reached=self.reached(),
+            trajectory=self._trajectory_arrays(),
             n_proposals=self.n_proposals, n_accepted=self.n_accepted,
             wall_time=self.wall_time(), status=self.status)
 
 
-def _propose(rng: np.random.Generator, n_bonds: int, moves: int) -> np.ndarray:
-    if moves == 1:
-        return np.array([rng.integers(n_bonds)])
-    return rng.choice(n_bonds, size=moves, replace=False)
-
-
-def _run_sa(chain: _Chain, on_step) -> None:
-    s = chain.s
-    n_steps = s.n_steps
-    n_bonds = chain.net.n_bonds
-    if chain.reached():  # the network already meets the early-stop criterion
-        chain.status = "early-stop"
-    while chain.step < n_steps and chain.status == "running":
-        T = s.temperature(chain.step)
-        accepted = tried = 0
-        for _ in range(s.lk):
-            S = _propose(chain.rng, n_bonds, s.moves)
-            tried += 1
-            chain.n_proposals += 1
-            if not chain.constraints.admissible(chain.ev.mask, S):
-                continue
-            ev = chain.ev.evaluate(S)
-            if ev.floppy:
-                continue
-            if metropolis_accept(chain.energy(ev) - chain.e_cur, T, chain.rng):
-                chain.accept(S)
-                accepted += 1
-                if chain.reached():
-                    chain.status = "early-stop"
-                    break
-        chain.record(T, accepted / tried)
-        chain.step += 1
-        if chain.status == "running" and chain.step >= n_steps:
-            chain.status = "done"
-        if on_step is not None:
-            on_step(chain.info(n_steps, T, accepted / tried), chain.state())
-
-
-def _run_greedy(chain: _Chain, on_step) -> None:
-    n_bonds = chain.net.n_bonds
+# ------------------------------------------------------------------- greedy phase
+def _greedy_step(chain: _Chain) -> tuple[np.ndarray | None, float]:
+    """The admissible removal that lowers E₀ most and keeps a_min up (None: none does),
+    and the median |ΔE₀| of the admissible single removals (NaN if there are none)."""
     ev = chain.ev
+    ok = [b for b in np.flatnonzero(ev.mask).tolist()
+          if chain.constraints.admissible(ev.mask, np.array([b]))]
+    if not ok:
+        return None, float("nan")
+    candidates = np.array(ok)
+    possible, nu_x, nu_y = ev.removal_effects(candidates)
+    with np.errstate(invalid="ignore"):
+        energies = energy(nu_x, nu_y, chain.s.target, chain.s.lambda_iso)
+    energies[~possible | np.isnan(energies)] = np.inf
+    finite = energies[np.isfinite(energies)]
+    typical = float(np.median(np.abs(finite - chain.e_cur))) if len(finite) else float("nan")
+    floor = chain.a_threshold()
+    for idx in np.argsort(energies, kind="stable"):
+        if not energies[idx] < chain.e_cur:
+            break
+        chain.n_proposals += 1
+        trial = ev.evaluate(candidates[idx:idx + 1])  # certified rigidity, exact ν, a_min
+        if not trial.floppy and trial.a_min >= floor and chain.e0(trial) < chain.e_cur:
+            return candidates[idx:idx + 1], typical
+    return None, typical
+
+
+def _run_greedy(chain: _Chain, on_step, n_steps: int) -> None:
+    """Greedy descent until the target is met or no removal lowers E₀.
+
+    Sets ``chain.mu``, the median |ΔE₀| of one admissible removal from the
+    initial network (the anneal's energy unit).
+    """
     if chain.reached():
         chain.status = "early-stop"
     while chain.status == "running":
-        present = np.flatnonzero(ev.mask)
-        ok = [b for b in present.tolist()
-              if chain.constraints.admissible(ev.mask, np.array([b]))]
-        chosen = None
-        if ok:
-            candidates = np.array(ok)
-            possible, nu_x, nu_y = ev.removal_effects(candidates)
-            with np.errstate(invalid="ignore"):
-                energies = energy(nu_x, nu_y, chain.s.target, chain.s.lambda_iso)
-            energies[~possible | np.isnan(energies)] = np.inf
-            for idx in np.argsort(energies, kind="stable"):
-                if not energies[idx] < chain.e_cur:
-                    break
-                chain.n_proposals += 1
-                trial = ev.evaluate(candidates[idx:idx + 1])  # certified rigidity, exact ν
-                if not trial.floppy and chain.energy(trial) < chain.e_cur:
-                    chosen = candidates[idx:idx + 1]
-                    break
+        chosen, typical = _greedy_step(chain)
+        if chain.step == 0:
+            chain.mu = typical
         if chosen is None:
             chain.status = "done"
         else:
@@ -484,8 +550,55 @@ def _run_greedy(chain: _Chain, on_step) -> None:
             if chain.reached():
                 chain.status = "early-stop"
             chain.record(float("nan"), 1.0)
+        if on_step is not None and chosen is not None:
+            on_step(chain.info(n_steps, float("nan"), 1.0), chain.state())
+
+
+# ------------------------------------------------------------------- anneal phase
+def _propose(rng: np.random.Generator, mask: np.ndarray, moves: int) -> np.ndarray:
+    """Remove, re-add or swap (1/3 each; removal only while nothing is removed), or,
+    for ``moves > 1``, that many uniformly random toggles."""
+    if moves > 1:
+        return rng.choice(len(mask), size=moves, replace=False)
+    present = np.flatnonzero(mask)
+    absent = np.flatnonzero(~mask)
+    kind = 0 if len(absent) == 0 else int(rng.integers(3))
+    if kind == 0:
+        return present[rng.integers(len(present))][None]
+    if kind == 1:
+        return absent[rng.integers(len(absent))][None]
+    return np.array([present[rng.integers(len(present))], absent[rng.integers(len(absent))]])
+
+
+def _run_anneal(chain: _Chain, on_step) -> None:
+    s = chain.s
+    n_steps = chain.anneal_start + s.n_steps
+    lk = s.proposals_per_temperature(chain.net.n_bonds)
+    while chain.step < n_steps and chain.status == "running":
+        T = s.temperature(chain.step - chain.anneal_start)
+        accepted = 0
+        for _ in range(lk):
+            S = _propose(chain.rng, chain.ev.mask, s.moves)
+            chain.n_proposals += 1
+            if not chain.constraints.admissible(chain.ev.mask, S):
+                continue
+            ev = chain.ev.evaluate(S, affine=False)  # the guard only for what Metropolis takes
+            if ev.floppy:
+                continue
+            mask = chain.ev.mask.copy()
+            mask[S] ^= True
+            if metropolis_accept(chain.energy(ev, mask) - chain.e_cur, T, chain.rng) \
+                    and chain.ev.with_affine(ev).a_min >= chain.a_threshold():
+                chain.accept(S)
+                accepted += 1
+        chain.record(T, accepted / lk)
+        chain.step += 1
+        recent = chain.trajectory["acceptance"][-FROZEN_STEPS:]
+        frozen = chain.step - chain.anneal_start >= FROZEN_STEPS and not any(recent)
+        if chain.step >= n_steps or frozen:
+            chain.status = "done"
         if on_step is not None:
-            on_step(chain.info(n_bonds, float("nan"), 1.0), chain.state())
+            on_step(chain.info(n_steps, T, accepted / lk), chain.state())
 
 
 def run_chain(net: Network, settings: AnnealSettings, rng: np.random.Generator, *,
@@ -503,8 +616,8 @@ def run_chain(net: Network, settings: AnnealSettings, rng: np.random.Generator, 
     state : ChainState, optional
         A checkpoint from ``on_step`` to resume from (same network and settings).
     on_step : callable, optional
-        ``on_step(info, state)`` after each temperature step (greedy: each
-        removal); it may raise to stop the chain, e.g. on SIGTERM.
+        ``on_step(info, state)`` after each greedy removal and each temperature
+        step; it may raise to stop the chain, e.g. on SIGTERM.
 
     Returns
     -------
@@ -513,11 +626,13 @@ def run_chain(net: Network, settings: AnnealSettings, rng: np.random.Generator, 
     settings.validate()
     chain = _Chain(net, settings, rng, state)
     try:
-        if chain.status == "running":
+        if chain.phase == "greedy":
+            if chain.status == "running":
+                _run_greedy(chain, on_step, net.n_bonds + settings.n_steps)
             if settings.method == "sa":
-                _run_sa(chain, on_step)
-            else:
-                _run_greedy(chain, on_step)
+                chain.start_anneal()
+        if chain.phase == "anneal" and chain.status == "running":
+            _run_anneal(chain, on_step)
         return chain.result()
     finally:
         chain.ev.destroy()

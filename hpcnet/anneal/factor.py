@@ -28,17 +28,25 @@ RIGID_MARGIN = 10.0
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Outcome of evaluating a mask: floppy, or its Poisson's ratios."""
+    """Outcome of evaluating a mask: floppy, or its Poisson's ratios and affine fractions."""
 
     floppy: bool
     nu: float = float("nan")
     nu_x: float = float("nan")
     nu_y: float = float("nan")
+    affine_x: float = float("nan")
+    affine_y: float = float("nan")
+
+    @property
+    def a_min(self) -> float:
+        """The smaller affine fraction (docs/physics.md, "Material response")."""
+        return min(self.affine_x, self.affine_y)
 
     @classmethod
-    def of_strains(cls, E: np.ndarray) -> Evaluation:
+    def of_strains(cls, E: np.ndarray, affine: np.ndarray) -> Evaluation:
+        """From the strains ``E[c, a] = g_cᵀ x_a`` and the affine fractions (a_x, a_y)."""
         nu, nu_x, nu_y = poisson_pair(np.diag(E[:, 0]), np.diag(E[:, 1]))
-        return cls(False, float(nu), nu_x, nu_y)
+        return cls(False, float(nu), nu_x, nu_y, float(affine[0]), float(affine[1]))
 
 
 FLOPPY = Evaluation(True)

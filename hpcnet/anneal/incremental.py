@@ -16,6 +16,16 @@ U_Sᵀ K⁻¹ U_S``. The same matrix decides floppiness: with ``Ŝ = |C_S|^½ S_
 the proposed network is rigid exactly when ``Ŝ`` has one clearly negative
 eigenvalue per removed bond (Haynsworth inertia); a zero eigenvalue is a new
 zero mode, and such a proposal is rejected before anything else is computed.
+The affine fraction (the guard of docs/physics.md, "Material response") needs
+``‖x_a‖²`` and six fit moments ``Lᵀx_a`` (:meth:`BondSystem.affine_fractions`).
+The moments are linear functionals and update like the strains (adjoints
+``K₀⁻¹ L``). The norm is taken of the vector itself: the current ``x = x₀ −
+W_D z`` is kept (one product per accepted state) and a proposal's ``x' = x −
+(K⁻¹U_S) t`` costs one ``2N × |D|`` product and no solve. (The expansion
+``‖x‖² − 2tᵀU_SᵀK⁻²x + tᵀU_SᵀK⁻²U_S t`` would avoid even that, but it squares
+the cancellation by a soft mode: 4·10⁻⁸ wrong in ``a`` next to a near-floppy
+state, where the vector form stays at round-off.)
+
 The base is refactorised once ``|D|`` exceeds ``refactor_every``, and as soon
 as ``Cap_D`` becomes ill-conditioned (accuracy would drift). Beyond
 exact zero modes, accepted states keep a margin of rigidity (RIGID_MARGIN;
@@ -35,6 +45,7 @@ factorise, check rigidity on the factor and solve, for every proposal.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
@@ -50,6 +61,8 @@ from hpcnet.anneal.factor import (
 )
 from hpcnet.errors import SolverError
 from hpcnet.mechanics.rigidity import ZERO_TOL
+from hpcnet.mechanics.stiffness import remove_rigid, rigid_modes
+from hpcnet.mechanics.strain import affine_fraction
 
 #: A removal with ``1 − χ_b`` (or an eigenvalue of ``Ŝ``) above ``−FLOPPY_TOL`` creates a zero mode.
 FLOPPY_TOL = 1e-9
@@ -112,15 +125,19 @@ class Evaluator(Protocol):
     """What a chain asks of a ν evaluator: :class:`IncrementalPoisson` or :class:`FullPoisson`.
 
     ``mask`` is the current state and ``current`` its evaluation; ``evaluate``
-    judges a proposal (toggled bond indices) without moving; ``accept`` moves;
-    ``removal_effects`` gives (admissible, ν_x, ν_y) of single removals.
+    judges a proposal (toggled bond indices) without moving, with its affine
+    fractions unless ``affine=False`` (then NaN, and ``with_affine`` fills them in
+    for the proposal just evaluated); ``accept`` moves; ``removal_effects`` gives
+    (admissible, ν_x, ν_y) of single removals.
     """
 
     mask: np.ndarray
     current: Evaluation
     n_refactor: int
 
-    def evaluate(self, toggles: np.ndarray) -> Evaluation: ...
+    def evaluate(self, toggles: np.ndarray, affine: bool = True) -> Evaluation: ...
+
+    def with_affine(self, evaluation: Evaluation) -> Evaluation: ...
 
     def accept(self, toggles: np.ndarray) -> Evaluation: ...
 
@@ -201,9 +218,11 @@ class IncrementalPoisson:
         self._X0 = self._factor.solve_many(s.loads)  # responses of the base
         self._H0 = self._factor.solve_many(s.strain_functionals)  # adjoints g_c
         self._E0 = s.strain_functionals.T @ self._X0  # E0[c, a] = g_cᵀ x0_a
+        self._L0 = s.fit_functionals.T @ self._X0  # fit moments of x0
         all_bonds = np.arange(s.n_bonds)
         self._BX0 = _gather(s, all_bonds, self._X0)  # (M, 2): b_tᵀ x0_a
         self._BH0 = _gather(s, all_bonds, self._H0)
+        self._BL0 = _gather(s, all_bonds, self._factor.solve_many(s.fit_functionals))  # (M, 6)
         self._set_mask(mask)
 
     def _set_mask(self, mask: np.ndarray) -> None:
@@ -237,7 +256,8 @@ class IncrementalPoisson:
         if len(D) == 0:
             self._lu = None
             self._zX = self._zH = np.zeros((0, 2))
-            self._E = self._E0
+            self._zL = np.zeros((0, 6))
+            self._E, self._L, self._X = self._E0, self._L0, self._X0
         else:
             sigma_k = np.where(mask[D], 1.0, -1.0) * s.stiffness[D]
             cap = self._capS[self._order[:, None], self._order] + np.diag(1.0 / sigma_k)
@@ -245,7 +265,11 @@ class IncrementalPoisson:
             self._zX = la.lu_solve(self._lu, self._BX0[D], check_finite=False)
             self._zH = la.lu_solve(self._lu, self._BH0[D], check_finite=False)
             self._E = self._E0 - self._BH0[D].T @ self._zX
-        self.current = Evaluation.of_strains(self._E)
+            self._zL = la.lu_solve(self._lu, self._BL0[D], check_finite=False)
+            self._L = self._L0 - self._BL0[D].T @ self._zX
+            self._WD = np.asfortranarray(self._W[:, self._order])  # W_D, bonds sorted
+            self._X = self._X0 - self._WD @ self._zX
+        self.current = Evaluation.of_strains(self._E, self._affine(self._X, self._L))
 
     def _column(self, b: int) -> np.ndarray:
         """``K₀⁻¹ b_b``, cached (least recently used dropped)."""
@@ -291,19 +315,28 @@ class IncrementalPoisson:
 
     # ------------------------------------------------------------- proposals
     def _toggle_terms(self, S: np.ndarray):
-        """``G = U_Sᵀ K⁻¹ U_S``, the current ``U_Sᵀ x_a``, ``U_Sᵀ h_c``, and ``K⁻¹ U_S``
-        (the last as a function, computed only when asked)."""
+        """``G = U_Sᵀ K⁻¹ U_S``, the current ``U_Sᵀ x_a``, ``U_Sᵀ h_c``, ``U_Sᵀ K⁻¹ L``,
+        and ``K⁻¹ U_S`` (the last as a function, computed only when asked)."""
         W = self._columns(S)
-        BX, BH = self._BX0[S], self._BH0[S]
+        BX, BH, BL = self._BX0[S], self._BH0[S], self._BL0[S]
         if self._lu is None:
-            return _gather(self.system, S, W), BX, BH, lambda: W
+            return _gather(self.system, S, W), BX, BH, BL, lambda: W
         both = _gather(self.system, np.concatenate([S, self._D]), W)
         G, P = both[:len(S)], both[len(S):]  # U_Sᵀ W_S and U_Dᵀ W_S
         Y = la.lu_solve(self._lu, P, check_finite=False)
         G = G - P.T @ Y
         BX = BX - P.T @ self._zX
         BH = BH - P.T @ self._zH
-        return G, BX, BH, lambda: W - self._W @ self._in_slots(Y)
+        BL = BL - P.T @ self._zL
+        return G, BX, BH, BL, lambda: W - self._WD @ Y
+
+    def _affine(self, X: np.ndarray, moments: np.ndarray) -> np.ndarray:
+        """Affine fractions (a_x, a_y) of the pinned solutions X with fit moments Lᵀx."""
+        return self.system.affine_fractions(np.sum(X * X, axis=0), moments)
+
+    def _proposal_affine(self, BL, t, current_columns) -> np.ndarray:
+        """The proposal's affine fractions: ``x' = x − (K⁻¹U_S) t`` (``t = cap⁻¹ U_Sᵀx``)."""
+        return self._affine(self._X - current_columns() @ t, self._L - BL.T @ t)
 
     def _sharper_bound(self, S, k, ratio, current_columns) -> float:
         """λ_min bound after removing one bond, from the secular equation.
@@ -318,24 +351,19 @@ class IncrementalPoisson:
         w = current_columns()[:, 0]
         return ratio * ell / (k[0] * float(w @ w) * ell + ratio)
 
-    def _in_slots(self, Y: np.ndarray) -> np.ndarray:
-        """Rows of ``Y`` (one per bond of D, sorted) moved to the bonds' slots."""
-        out = np.zeros((self.refactor_every, Y.shape[1]))
-        out[self._order] = Y
-        return out
-
     def _threshold(self, S: np.ndarray, tau: np.ndarray) -> float:
         """:func:`rigid_threshold` of the proposed mask."""
         s = self.system
         total = self._diag_sum + float(np.dot(tau, s.bond_diagonal[S]))
         return RIGID_MARGIN * ZERO_TOL * (total + s.pin_scale * len(s.pinned)) / s.n_dof
 
-    def evaluate(self, toggles: np.ndarray) -> Evaluation:
-        """ν of the current mask with the bonds ``toggles`` (distinct indices) flipped."""
+    def evaluate(self, toggles: np.ndarray, affine: bool = True) -> Evaluation:
+        """ν of the current mask with the bonds ``toggles`` (distinct indices) flipped,
+        and its affine fractions (``affine=False``: NaN, see :meth:`with_affine`)."""
         S = np.asarray(toggles, dtype=np.int64)
         tau = np.where(self.mask[S], -1.0, 1.0)
         k = self.system.stiffness[S]
-        G, BX, BH, current_columns = self._toggle_terms(S)
+        G, BX, BH, BL, current_columns = self._toggle_terms(S)
         ratio = _removal_ratio(tau, k, G)
         if ratio <= 0.0:
             return FLOPPY
@@ -353,12 +381,23 @@ class IncrementalPoisson:
                 bound, exact = self._smallest_eigenvalue(mask), True
                 if bound <= threshold:
                     return FLOPPY
-        self._pending = (S.tobytes(), bound, exact)
         if len(S) == 1:
             cap = 1.0 / (tau[0] * k[0]) + G[0, 0]
-            return Evaluation.of_strains(self._E - np.outer(BH[0], BX[0]) / cap)
-        cap = np.diag(1.0 / (tau * k)) + G
-        return Evaluation.of_strains(self._E - BH.T @ np.linalg.solve(cap, BX))
+            t = BX / cap
+            E = self._E - np.outer(BH[0], BX[0]) / cap
+        else:
+            t = np.linalg.solve(np.diag(1.0 / (tau * k)) + G, BX)
+            E = self._E - BH.T @ t
+        self._pending = (S.tobytes(), bound, exact,
+                         lambda: self._proposal_affine(BL, t, current_columns))
+        return Evaluation.of_strains(E, self._pending[3]() if affine else np.full(2, np.nan))
+
+    def with_affine(self, evaluation: Evaluation) -> Evaluation:
+        """``evaluation`` (of the proposal just evaluated) with its affine fractions."""
+        if not np.isnan(evaluation.affine_x):
+            return evaluation
+        a_x, a_y = self._pending[3]()
+        return replace(evaluation, affine_x=float(a_x), affine_y=float(a_y))
 
     def accept(self, toggles: np.ndarray) -> Evaluation:
         """Flip ``toggles`` (just evaluated, not floppy); returns the new state's evaluation."""
@@ -366,7 +405,7 @@ class IncrementalPoisson:
         if self._pending is None or self._pending[0] != S.tobytes():
             if self.evaluate(S).floppy:
                 raise SolverError("accept() of a proposal that makes the network floppy")
-        _, bound, exact = self._pending
+        _, bound, exact, _ = self._pending
         mask = self.mask.copy()
         mask[S] ^= True
         if np.count_nonzero(mask != self.base_mask) > self.refactor_every:
@@ -449,13 +488,20 @@ class FullPoisson:
         except (SolverError, PETSc.Error):
             return FLOPPY
         X = self._factor.solve_many(self.system.loads)
-        return Evaluation.of_strains(self.system.strain_functionals.T @ X)
+        positions = self.system.net.positions
+        R = rigid_modes(positions)
+        affine = [affine_fraction(positions, remove_rigid(X[:, a], R)) for a in range(2)]
+        return Evaluation.of_strains(self.system.strain_functionals.T @ X, np.array(affine))
 
-    def evaluate(self, toggles: np.ndarray) -> Evaluation:
+    def evaluate(self, toggles: np.ndarray, affine: bool = True) -> Evaluation:
+        """ν and (always) the affine fractions of the proposal, by a fresh solve."""
         mask = self.mask.copy()
         mask[np.asarray(toggles, dtype=np.int64)] ^= True
         self._last = (mask, self._solve(mask))
         return self._last[1]
+
+    def with_affine(self, evaluation: Evaluation) -> Evaluation:
+        return evaluation
 
     def accept(self, toggles: np.ndarray) -> Evaluation:
         mask = self.mask.copy()

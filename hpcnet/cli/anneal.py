@@ -21,14 +21,18 @@ from hpcnet.cli.options import EXISTING_FILE, FILE, force_option, settings_optio
 NOT_OPTIONS = ("target", "method", "checkpoint_every")
 #: Help of the AnnealSettings options.
 ANNEAL_HELP = {
-    "t0": "Initial temperature T0.",
+    "t0": "Initial temperature T0 (energy in bonds; see docs/anneal.md).",
     "alpha": "Cooling rate α: T ← αT after each temperature.",
     "tf": "Final temperature Tf.",
-    "lk": "Proposals per temperature (Markov chain length Lk).",
-    "moves": "Bonds toggled per proposal.",
+    "lk": "Least number of proposals per temperature (Markov chain length Lk).",
+    "lk_per_bond": "Proposals per temperature per bond of the network (when more than --lk).",
+    "moves": "1: remove, re-add or swap bonds; more: bonds toggled at random per proposal.",
     "lambda_iso": "Weight λ_iso of |ν_x − ν_y| in the energy E = |ν − ν*| + λ_iso |ν_x − ν_y|.",
-    "tol": "Stop early once |ν − ν*| < TOL and |ν_x − ν_y| < --iso-tol.  [default: off]",
-    "iso_tol": "Isotropy demanded by the early stop.",
+    "tol": "The target is met when |ν − ν*| ≤ TOL, |ν_x − ν_y| ≤ --iso-tol and "
+           "a_min ≥ --affine-floor.",
+    "iso_tol": "Isotropy demanded of a state that meets the target.",
+    "affine_floor": "Accept only states whose affine fraction a_min is at least this "
+                    "(materials, not mechanisms); 0: no guard.",
     "keep_degree": "Keep every node at ≥ 3 bonds (d + 1).",
     "convex_only": "Refuse removals that create a non-convex (re-entrant) face.",
     "evaluator": "ν of proposals by low-rank (Woodbury) updates of one factorisation, or "
