@@ -139,7 +139,11 @@ class EnsembleResults:
         return layout.read_mask(self._fh, mask, row)
 
     def trajectory(self, row: int) -> dict[str, np.ndarray]:
-        """Task ``row``'s per-temperature trajectory, trimmed to its length."""
+        """Task ``row``'s per-temperature trajectory, trimmed to its length.
+
+        A field the file lacks (``a_min`` in layout version 1) is NaN.
+        """
         steps = int(self.tasks["n_steps"][row])
-        return {name: self._fh[f"trajectory/{name}"][row, :steps]
+        group = self._fh["trajectory"]
+        return {name: group[name][row, :steps] if name in group else np.full(steps, np.nan)
                 for name in layout.TRAJECTORY}
