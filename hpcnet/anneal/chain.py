@@ -295,7 +295,9 @@ class ChainResult:
     """What one chain produced. Masks are over the original network's bonds.
 
     ``best_*`` is the chain's answer (see the module docstring), ``reached``
-    whether it meets the target; ``final_*`` is the last state visited.
+    whether it meets the target. A finished chain ends in its answer, so
+    ``final_*`` equals ``best_*`` (the ensemble file stores both; in files of
+    layout version 1 ``final`` was the last state visited).
     """
 
     initial_mask: np.ndarray
@@ -488,16 +490,17 @@ class _Chain:
                         int(self.ev.mask.sum()), acceptance, self.n_proposals)
 
     def result(self) -> ChainResult:
-        cur = self.ev.current
         b, i = self.best, self.initial
+        answer = {"nu": float(b[0]), "nu_x": float(b[1]), "nu_y": float(b[2]),
+                  "a_min": float(b[4])}
         return ChainResult(
-            initial_mask=np.ones(self.net.n_bonds, dtype=bool), final_mask=self.ev.mask.copy(),
+            initial_mask=np.ones(self.net.n_bonds, dtype=bool), final_mask=self.best_mask.copy(),
             best_mask=self.best_mask.copy(),
             initial_nu=float(i[0]), initial_nu_x=float(i[1]), initial_nu_y=float(i[2]),
             initial_a_min=float(i[3]),
-            final_nu=cur.nu, final_nu_x=cur.nu_x, final_nu_y=cur.nu_y, final_a_min=cur.a_min,
-            best_nu=float(b[0]), best_nu_x=float(b[1]), best_nu_y=float(b[2]),
-            best_a_min=float(b[4]), best_energy=float(b[3]), reached=self.reached(),
+            **{f"final_{k}": v for k, v in answer.items()},
+            **{f"best_{k}": v for k, v in answer.items()},
+            best_energy=float(b[3]), reached=self.reached(),
             trajectory=self._trajectory_arrays(),
             n_proposals=self.n_proposals, n_accepted=self.n_accepted,
             wall_time=self.wall_time(), status=self.status)
