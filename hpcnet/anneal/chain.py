@@ -28,6 +28,12 @@ then rejected if below the guard (a_min is computed for those only); ν and a_mi
 :class:`~hpcnet.anneal.incremental.IncrementalPoisson` (low-rank updates of one
 factorisation) or, for comparison, :class:`FullPoisson`.
 
+A chain records snapshots of its path (:data:`PATH_FIELDS` and the bond mask):
+the initial network, each accepted state whose ν has moved by at least
+``path_step`` from the last snapshot, and the answer. The path ends at the
+answer: snapshots taken after the answer was found are dropped, and the
+answer follows the last snapshot taken before it (unless it is that snapshot).
+
 A chain is resumable: ``on_step(info, state)`` receives after every greedy
 removal and every temperature step a :class:`ChainState` holding everything
 needed to continue, and ``run_chain(..., state=state)`` continues it bit for
@@ -59,6 +65,10 @@ EVALUATORS = ("incremental", "full")
 FROZEN_STEPS = 3
 #: Per-step trajectory entries (one value per temperature step or greedy removal).
 TRAJECTORY_FIELDS = ("T", "nu", "nu_x", "nu_y", "bonds", "acceptance", "energy", "a_min")
+#: Per-snapshot path entries (besides the mask). ``step``: greedy removals made (greedy
+#: phase) or proposals made, the greedy's trials included (anneal); ``temperature``: NaN
+#: in the greedy phase; ``bonds``: bonds present.
+PATH_FIELDS = ("step", "temperature", "nu", "nu_x", "nu_y", "a_min", "bonds")
 
 
 @dataclass
@@ -99,6 +109,9 @@ class AnnealSettings:
         Refactorise once the state differs from the factorised base in more bonds.
     checkpoint_every : int
         Temperature steps between checkpoints (used by the CLI and the ensemble runner).
+    path_step : float
+        A snapshot of the path is taken once ν has moved this far from the last one
+        (0: every accepted state).
     """
 
     target: float = -0.9
@@ -118,6 +131,7 @@ class AnnealSettings:
     evaluator: str = "incremental"
     refactor_every: int = 64
     checkpoint_every: int = 10
+    path_step: float = 0.05
 
     def validate(self) -> AnnealSettings:
         """Raise HpcnetError naming the first bad value; returns self."""
@@ -144,6 +158,8 @@ class AnnealSettings:
             bad("tol", "must be positive")
         if not self.iso_tol > 0:
             bad("iso_tol", "must be positive")
+        if not self.path_step >= 0:
+            bad("path_step", "must be non-negative")
         if not 0.0 <= self.affine_floor < 1.0:
             bad("affine_floor", "must lie in [0, 1)")
         if self.method not in METHODS:
@@ -223,6 +239,10 @@ class ChainState:
     anneal_start: int = 0  # the step at which the anneal phase began
     mu: float = 0.0  # energy unit of the anneal phase while the target is unmet (μ)
     trajectory: dict = field(default_factory=dict)
+    path: dict = field(default_factory=dict)  # PATH_FIELDS and "masks": every snapshot so far
+    answer_at: int = 1  # snapshots taken when the answer was found (the path keeps these)
+    answer_step: int = 0  # step and temperature at which the answer was found
+    answer_temperature: float = math.nan
     n_proposals: int = 0
     n_accepted: int = 0
     wall_time: float = 0.0
@@ -232,8 +252,8 @@ class ChainState:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "trajectory":
-                out.update({f"trajectory/{k}": np.asarray(v) for k, v in value.items()})
+            if f.name in ("trajectory", "path"):
+                out.update({f"{f.name}/{k}": np.asarray(v) for k, v in value.items()})
             else:
                 out[f.name] = value
         return out
@@ -252,6 +272,8 @@ class ChainState:
                 kwargs["trajectory"] = {k: np.asarray(data[f"trajectory/{k}"])
                                         for k in TRAJECTORY_FIELDS
                                         if f"trajectory/{k}" in _keys(data)}
+            elif f.name == "path":
+                kwargs["path"] = {k: np.asarray(data[f"path/{k}"]) for k in (*PATH_FIELDS, "masks")}
             elif f.name in ("mask", "base_mask", "best_mask"):
                 kwargs[f.name] = np.asarray(data[f.name], dtype=bool)
             elif f.name in ("initial", "best"):
@@ -260,9 +282,10 @@ class ChainState:
                 kwargs[f.name] = get(f.name)
         for name in ("settings", "network", "rng_state", "status", "phase"):
             kwargs[name] = str(kwargs[name])
-        for name in ("step", "anneal_start", "n_proposals", "n_accepted"):
+        for name in ("step", "anneal_start", "n_proposals", "n_accepted", "answer_at",
+                     "answer_step"):
             kwargs[name] = int(kwargs[name])
-        for name in ("lambda_bound", "mu", "wall_time"):
+        for name in ("lambda_bound", "mu", "wall_time", "answer_temperature"):
             kwargs[name] = float(kwargs[name])
         return cls(**kwargs)
 
@@ -318,6 +341,7 @@ class ChainResult:
     best_energy: float  # E₀ of the answer
     reached: bool
     trajectory: dict  # TRAJECTORY_FIELDS -> equal-length 1-D arrays
+    path: dict  # PATH_FIELDS -> (K,) arrays and "masks" -> (K, bonds) bool: initial ... answer
     n_proposals: int
     n_accepted: int
     wall_time: float
@@ -367,6 +391,7 @@ class _Chain:
         self.constraints = Constraints(net, settings.keep_degree, settings.convex_only)
         system = BondSystem(net)
         self.ev = _evaluator(settings, system, state)
+        self.temperature = math.nan  # of the anneal step under way
         if state is None:
             cur = self.ev.current
             self.initial = np.array([cur.nu, cur.nu_x, cur.nu_y, cur.a_min])
@@ -376,6 +401,9 @@ class _Chain:
             self.phase, self.mu = "greedy", 0.0
             self.trajectory = {k: [] for k in TRAJECTORY_FIELDS}
             self.n_proposals = self.n_accepted = 0
+            self.path = {k: [] for k in (*PATH_FIELDS, "masks")}
+            self.snapshot(cur, self.ev.mask)
+            self.answer_at, self.answer_step, self.answer_temperature = 1, 0, math.nan
             self.wall_before = 0.0
             self.status = "running"
         else:
@@ -387,6 +415,9 @@ class _Chain:
             self.step, self.anneal_start = state.step, state.anneal_start
             self.phase, self.mu = state.phase, state.mu
             self.trajectory = {k: list(state.trajectory.get(k, [])) for k in TRAJECTORY_FIELDS}
+            self.path = {k: list(v) for k, v in state.path.items()}
+            self.answer_at, self.answer_step = state.answer_at, state.answer_step
+            self.answer_temperature = state.answer_temperature
             self.n_proposals, self.n_accepted = state.n_proposals, state.n_accepted
             self.wall_before = state.wall_time
             self.status = state.status
@@ -438,6 +469,8 @@ class _Chain:
     def accept(self, toggles: np.ndarray) -> None:
         cur = self.ev.accept(toggles)
         self.n_accepted += 1
+        if abs(cur.nu - self.path["nu"][-1]) >= self.s.path_step:
+            self.snapshot(cur, self.ev.mask)
         removed = self.net.n_bonds - int(np.count_nonzero(self.ev.mask))
         e0 = self.e0(cur)
         best_removed = self.net.n_bonds - int(np.count_nonzero(self.best_mask))
@@ -445,6 +478,8 @@ class _Chain:
                 self.reached(), best_removed, self.best[3], self.best[4]):
             self.best = np.array([cur.nu, cur.nu_x, cur.nu_y, e0, cur.a_min])
             self.best_mask = self.ev.mask.copy()
+            self.answer_at = len(self.path["nu"])
+            self.answer_step, self.answer_temperature = self.progress(), self.temperature
         self.e_cur = self.energy(cur, self.ev.mask)  # after the answer: it picks the energy
 
     def start_anneal(self) -> None:
@@ -456,6 +491,29 @@ class _Chain:
         self.e_cur = self.energy(self.ev.current, self.ev.mask)
 
     # ------------------------------------------------------------ records
+    def progress(self) -> int:
+        """Where the chain is: greedy removals made, or (anneal) proposals made."""
+        return self.n_accepted if self.phase == "greedy" else self.n_proposals
+
+    def snapshot(self, ev: Evaluation, mask: np.ndarray) -> None:
+        """Append the current state to the path."""
+        for key, value in zip(PATH_FIELDS, (self.progress(), self.temperature, ev.nu, ev.nu_x,
+                                            ev.nu_y, ev.a_min, int(mask.sum())), strict=True):
+            self.path[key].append(value)
+        self.path["masks"].append(mask.copy())
+
+    def answer_path(self) -> dict:
+        """The path from the initial network to the answer (see the module docstring)."""
+        path = {k: v[: self.answer_at] for k, v in self.path.items()}
+        if not np.array_equal(path["masks"][-1], self.best_mask):
+            b = self.best
+            for key, value in zip(PATH_FIELDS, (self.answer_step, self.answer_temperature, b[0],
+                                                b[1], b[2], b[4], int(self.best_mask.sum())),
+                                  strict=True):
+                path[key] = [*path[key], value]
+            path["masks"] = [*path["masks"], self.best_mask.copy()]
+        return _path_arrays(path)
+
     def record(self, temperature: float, acceptance: float) -> None:
         cur = self.ev.current
         for key, value in zip(TRAJECTORY_FIELDS,
@@ -475,7 +533,9 @@ class _Chain:
             best_mask=self.best_mask.copy(), best=self.best.copy(),
             rng_state=json.dumps(self.rng.bit_generator.state), phase=self.phase,
             anneal_start=self.anneal_start, mu=self.mu,
-            trajectory=self._trajectory_arrays(), n_proposals=self.n_proposals,
+            trajectory=self._trajectory_arrays(), path=_path_arrays(self.path),
+            answer_at=self.answer_at, answer_step=self.answer_step,
+            answer_temperature=self.answer_temperature, n_proposals=self.n_proposals,
             n_accepted=self.n_accepted, wall_time=self.wall_time(), status=self.status)
 
     def _trajectory_arrays(self) -> dict:
@@ -501,9 +561,17 @@ class _Chain:
             **{f"final_{k}": v for k, v in answer.items()},
             **{f"best_{k}": v for k, v in answer.items()},
             best_energy=float(b[3]), reached=self.reached(),
-            trajectory=self._trajectory_arrays(),
+            trajectory=self._trajectory_arrays(), path=self.answer_path(),
             n_proposals=self.n_proposals, n_accepted=self.n_accepted,
             wall_time=self.wall_time(), status=self.status)
+
+
+def _path_arrays(path: dict) -> dict:
+    """Path lists as arrays: ``step``, ``bonds`` int64, masks (K, bonds) bool, else float64."""
+    out = {k: np.asarray(path[k], dtype=np.int64 if k in ("step", "bonds") else np.float64)
+           for k in PATH_FIELDS}
+    out["masks"] = np.asarray(path["masks"], dtype=bool)
+    return out
 
 
 # ------------------------------------------------------------------- greedy phase
@@ -578,7 +646,7 @@ def _run_anneal(chain: _Chain, on_step) -> None:
     n_steps = chain.anneal_start + s.n_steps
     lk = s.proposals_per_temperature(chain.net.n_bonds)
     while chain.step < n_steps and chain.status == "running":
-        T = s.temperature(chain.step - chain.anneal_start)
+        T = chain.temperature = s.temperature(chain.step - chain.anneal_start)
         accepted = 0
         for _ in range(lk):
             S = _propose(chain.rng, chain.ev.mask, s.moves)

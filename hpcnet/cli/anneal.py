@@ -39,6 +39,8 @@ ANNEAL_HELP = {
                  "by a full re-solve (slow; for checks and benchmarks).",
     "refactor_every": "Refactorise once the state differs from the factorised one in this "
                       "many bonds.",
+    "path_step": "Record a snapshot of the chain's path (`hpcnet path`) each time ν has moved "
+                 "this far from the last one; 0: every accepted state.",
 }
 ANNEAL_TYPES = {"evaluator": click.Choice(EVALUATORS)}
 

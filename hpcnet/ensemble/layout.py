@@ -3,7 +3,9 @@
 Two phases (parallel HDF5's rule): every rank creates every group, dataset and
 attribute with identical arguments; then each rank writes its own task rows
 independently. Shapes are fixed: per-task arrays are padded to the largest
-network and trajectory (NaN for floats, -1 for node indices, 0 for masks).
+network, trajectory and path (NaN for floats, -1 for node indices and the path's
+integers, 0 for masks). Path masks are bits packed along the bond axis
+(``np.packbits(..., bitorder="little")``).
 Files of version 1 are read too: what they lack reads as absent (NaN).
 ``docs/ensemble-layout.md`` describes the layout for users of plain h5py.
 """
@@ -14,6 +16,7 @@ import json
 
 import numpy as np
 
+from hpcnet.anneal.chain import PATH_FIELDS
 from hpcnet.anneal.chain import TRAJECTORY_FIELDS as TRAJECTORY  # one dataset per field
 from hpcnet.network import boundary_from_flags
 
@@ -36,12 +39,16 @@ TASK_COLUMNS = {
                  "nu_boundary_y")},
     "energy_best": "f8", "removed_fraction": "f8", "dz": "f8", "wall_time": "f8",
     "n_proposals": "i8", "acceptance": "f8", "sigma2_initial": "f8", "sigma2_final": "f8",
-    "n_nodes": "i4", "n_bonds": "i4", "n_steps": "i4",
+    "n_nodes": "i4", "n_bonds": "i4", "n_steps": "i4", "n_path": "i4",
 }
 #: Task columns new in version 2, which a version-1 file lacks.
-ADDED_IN_VERSION_2 = ("method", *(f"{q}_{state}" for state in MASKS
-                                  for q in ("a_min", "nu_boundary", "nu_boundary_x",
-                                            "nu_boundary_y")))
+ADDED_IN_VERSION_2 = ("method", "n_path", *(f"{q}_{state}" for state in MASKS
+                                            for q in ("a_min", "nu_boundary", "nu_boundary_x",
+                                                      "nu_boundary_y")))
+#: The path's datasets (one value per snapshot) and their dtypes; ``path/masks`` besides.
+PATH = {**{name: "f8" for name in PATH_FIELDS}, "step": "i8", "bonds": "i4", "sigma2": "f8"}
+#: Bit order of the packed path masks.
+BIT_ORDER = "little"
 
 
 def fill_value(dtype: str):
@@ -49,12 +56,32 @@ def fill_value(dtype: str):
     return np.nan if kind == "f" else (b"" if kind == "S" else 0)
 
 
+def _padding(dtype: str):
+    """Padding of the path's rows: NaN, or -1 for integers."""
+    return np.nan if np.dtype(dtype).kind == "f" else -1
+
+
+def packed_width(n_bonds: int) -> int:
+    """Bytes of one packed mask over ``n_bonds`` bonds."""
+    return (n_bonds + 7) // 8
+
+
+def pack_masks(masks: np.ndarray) -> np.ndarray:
+    """(K, bonds) bool masks -> (K, packed_width(bonds)) uint8."""
+    return np.packbits(np.asarray(masks, dtype=bool), axis=1, bitorder=BIT_ORDER)
+
+
+def unpack_mask(packed: np.ndarray, n_bonds: int) -> np.ndarray:
+    """One packed mask -> (n_bonds,) bool."""
+    return np.unpackbits(packed, count=n_bonds, bitorder=BIT_ORDER).astype(bool)
+
+
 def create(fh, n_tasks: int, max_nodes: int, max_bonds: int, max_steps: int,
-           attrs: dict, stiffness: bool = False) -> None:
+           attrs: dict, stiffness: bool = False, max_path: int = 1) -> None:
     """Create the whole layout in an open file. Collective: same arguments on every rank.
 
     ``stiffness``: some network has springs other than 1, so ``networks/stiffness`` is
-    stored (absent, every spring is 1).
+    stored (absent, every spring is 1). ``max_path``: the most snapshots of one chain.
     """
     t = fh.create_group("tasks")
     for name, dtype in TASK_COLUMNS.items():
@@ -71,6 +98,10 @@ def create(fh, n_tasks: int, max_nodes: int, max_bonds: int, max_steps: int,
     tr = fh.create_group("trajectory")
     for name in TRAJECTORY:
         tr.create_dataset(name, (n_tasks, max_steps), "f8", fillvalue=np.nan)
+    p = fh.create_group("path")
+    for name, dtype in PATH.items():
+        p.create_dataset(name, (n_tasks, max_path), dtype, fillvalue=_padding(dtype))
+    p.create_dataset("masks", (n_tasks, max_path, packed_width(max_bonds)), "u1", fillvalue=0)
     fh.attrs["layout_version"] = LAYOUT_VERSION
     for key, value in attrs.items():
         fh.attrs[key] = value if isinstance(value, (str, bool, int, float)) else json.dumps(value)
@@ -97,6 +128,10 @@ def write_row(fh, row: int, record: dict) -> None:
     steps = len(record["traj_T"])
     for name in TRAJECTORY:
         fh[f"trajectory/{name}"][row, :steps] = record[f"traj_{name}"]
+    snapshots = int(record["n_path"])
+    for name in PATH:
+        fh[f"path/{name}"][row, :snapshots] = record[f"path_{name}"]
+    fh["path/masks"][row, :snapshots, : packed_width(n_bonds)] = record["path_masks"]
 
 
 def names(fh, what: str) -> list[str]:

@@ -33,7 +33,8 @@ class EnsembleResults:
 
     Attributes
     ----------
-    path : Path
+    file : Path
+        The ensemble file (``path(row)`` is a chain's tuning path).
     tasks : dict of str -> array
         Every per-task column (:data:`hpcnet.ensemble.layout.TASK_COLUMNS`), ``kind`` and
         ``method`` as names; columns a version-1 file lacks are NaN.
@@ -46,24 +47,24 @@ class EnsembleResults:
     def __init__(self, path):
         import h5py
 
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise HpcnetError(f"{self.path}: no such ensemble file")
+        self.file = Path(path)
+        if not self.file.is_file():
+            raise HpcnetError(f"{self.file}: no such ensemble file")
         try:
-            self._fh = h5py.File(self.path, "r")
+            self._fh = h5py.File(self.file, "r")
         except OSError as exc:
-            raise HpcnetError(f"{self.path}: not an HDF5 file ({exc})") from None
+            raise HpcnetError(f"{self.file}: not an HDF5 file ({exc})") from None
         try:
             self.version = int(self._fh.attrs.get("layout_version", -1))
             if self.version not in layout.READABLE_VERSIONS:
-                raise HpcnetError(f"{self.path}: not an hpcnet ensemble file of layout version "
+                raise HpcnetError(f"{self.file}: not an hpcnet ensemble file of layout version "
                                   f"{' or '.join(map(str, layout.READABLE_VERSIONS))}")
             self.tasks = layout.read_tasks(self._fh)
             self.settings = json.loads(self._fh.attrs["settings"])
             self.settings.setdefault("methods", layout.names(self._fh, "methods"))  # version 1
         except (KeyError, ValueError) as exc:
             self._fh.close()
-            raise HpcnetError(f"{self.path}: not an hpcnet ensemble file ({exc})") from None
+            raise HpcnetError(f"{self.file}: not an hpcnet ensemble file ({exc})") from None
         except HpcnetError:
             self._fh.close()
             raise
@@ -119,7 +120,7 @@ class EnsembleResults:
             if len(mine) >= 2 and targets.min() < targets.max():
                 return int(mine[np.argmin(targets)]), int(mine[np.argmax(targets)])
         which = f"kind {kind}, L={size}" + ("" if seed is None else f", seed {seed}")
-        raise HpcnetError(f"{self.path}: no finished pair of chains with two different "
+        raise HpcnetError(f"{self.file}: no finished pair of chains with two different "
                           f"targets for {which}")
 
     def network(self, row: int, mask: str = "final") -> Network:
@@ -147,3 +148,39 @@ class EnsembleResults:
         group = self._fh["trajectory"]
         return {name: group[name][row, :steps] if name in group else np.full(steps, np.nan)
                 for name in layout.TRAJECTORY}
+
+    @property
+    def has_paths(self) -> bool:
+        """Whether the file stores each chain's path (``/path``; not in layout version 1)."""
+        return "path" in self._fh
+
+    def _require_paths(self) -> None:
+        if not self.has_paths:
+            raise HpcnetError(f"{self.file}: the file has no paths (layout version "
+                              f"{self.version}); re-run the ensemble with this version of "
+                              f"hpcnet to record them")
+
+    def path(self, row: int) -> dict[str, np.ndarray]:
+        """Task ``row``'s path snapshots, first the initial network, last the answer.
+
+        Keys :data:`hpcnet.ensemble.layout.PATH` (``step``, ``temperature`` (NaN in the
+        greedy phase), ``nu``, ``nu_x``, ``nu_y``, ``a_min``, ``bonds``, ``sigma2``), each
+        of length K (the chain's snapshots; 0 unless the task is done).
+        """
+        self._require_paths()
+        snapshots = int(self.tasks["n_path"][row])
+        return {name: self._fh[f"path/{name}"][row, :snapshots] for name in layout.PATH}
+
+    def path_mask(self, row: int, k: int) -> np.ndarray:
+        """Bond mask of snapshot ``k`` (negative: from the end) of task ``row``'s path."""
+        self._require_paths()
+        snapshots = int(self.tasks["n_path"][row])
+        if not -snapshots <= k < snapshots:
+            raise HpcnetError(f"snapshot {k} out of range: the chain has {snapshots} "
+                              f"snapshot(s), 0 to {snapshots - 1}")
+        n_bonds = int(self.tasks["n_bonds"][row])
+        return layout.unpack_mask(self._fh["path/masks"][row, k % snapshots], n_bonds)
+
+    def path_network(self, row: int, k: int) -> Network:
+        """The original network of task ``row`` pruned to snapshot ``k``'s mask."""
+        return self.original(row).pruned(self.path_mask(row, k))

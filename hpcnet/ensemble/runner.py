@@ -27,7 +27,13 @@ import numpy as np
 from mpi4py import MPI
 
 from hpcnet import __version__
-from hpcnet.anneal.chain import METHODS, AnnealSettings, network_fingerprint, run_chain
+from hpcnet.anneal.chain import (
+    METHODS,
+    PATH_FIELDS,
+    AnnealSettings,
+    network_fingerprint,
+    run_chain,
+)
 from hpcnet.ensemble import layout
 from hpcnet.ensemble.counter import SharedCounters
 from hpcnet.ensemble.journal import JournalWriter, journal_files, scan
@@ -261,11 +267,12 @@ def _done_record(task: Task, net, result) -> dict:
     """A finished chain as a flat dict of arrays (one journal record, one HDF5 row).
 
     The material check of each stored state (a_min, boundary ν) comes from a
-    fresh solve of its mask.
+    fresh solve of its mask, σ² of every path snapshot (the first is the initial
+    network, the last the answer) from one more.
     """
     n0 = int(result.initial_mask.sum())
-    sigma2 = {state: bond_statistics(net.pruned(getattr(result, f"{state}_mask"))).sigma2
-              for state in ("initial", "final")}
+    path = result.path
+    sigma2 = np.array([bond_statistics(net.pruned(mask)).sigma2 for mask in path["masks"]])
     record = {
         "type": "done", "task": task.index, "status": layout.DONE,
         "positions": net.positions, "bonds": net.bonds, "stiffness": net.stiffness,
@@ -277,7 +284,10 @@ def _done_record(task: Task, net, result) -> dict:
         "acceptance": result.n_accepted / max(result.n_proposals, 1),
         "energy_best": result.best_energy,
         "n_steps": len(result.trajectory["T"]),
-        "sigma2_initial": sigma2["initial"], "sigma2_final": sigma2["final"],
+        "sigma2_initial": sigma2[0], "sigma2_final": sigma2[-1],
+        "n_path": len(sigma2), "path_sigma2": sigma2,
+        "path_masks": layout.pack_masks(path["masks"]),
+        **{f"path_{name}": path[name] for name in PATH_FIELDS},
     }
     for state in layout.MASKS:
         mask = getattr(result, f"{state}_mask")
@@ -504,11 +514,12 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
         finished, checkpoints = scan(files[comm.rank:: comm.size])
     partial = set(checkpoints)
     done_rows = [r for r in finished.values() if int(r["status"]) == layout.DONE]
-    # the largest network and trajectory, and whether any spring differs from 1
+    # the largest network, trajectory and path, and whether any spring differs from 1
     local_max = np.array([max([int(r["n_nodes"]) for r in done_rows], default=1),
                           max([int(r["n_bonds"]) for r in done_rows], default=1),
                           max([int(r["n_steps"]) for r in done_rows], default=1),
-                          any(np.any(r["stiffness"] != 1) for r in done_rows if "stiffness" in r)])
+                          any(np.any(r["stiffness"] != 1) for r in done_rows if "stiffness" in r),
+                          max([int(r["n_path"]) for r in done_rows], default=1)])
     global_max = np.zeros_like(local_max)
     comm.Allreduce(local_max, global_max, op=MPI.MAX)
     statuses = comm.allgather(({i: int(r["status"]) for i, r in finished.items()}, partial,
@@ -535,8 +546,9 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
     root_decides(comm, lambda: part.unlink(missing_ok=True))
     kwargs = {"driver": "mpio", "comm": comm} if comm.size > 1 else {}
     with together(comm), h5py.File(part, "w", **kwargs) as fh:
-        *shape, springs = map(int, global_max)
-        layout.create(fh, len(tasks), *shape, attrs=attrs, stiffness=bool(springs))
+        *shape, springs, max_path = map(int, global_max)
+        layout.create(fh, len(tasks), *shape, attrs=attrs, stiffness=bool(springs),
+                      max_path=max_path)
         if comm.rank == 0:
             t = fh["tasks"]
             kinds = settings.kind_names()
