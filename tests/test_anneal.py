@@ -226,6 +226,8 @@ def assert_same(a, b):
         assert getattr(a, name) == getattr(b, name)
     for key in TRAJECTORY_FIELDS:
         assert np.array_equal(a.trajectory[key], b.trajectory[key], equal_nan=True)
+    for key in a.path:  # the tuning path's snapshots, masks included
+        assert np.array_equal(a.path[key], b.path[key], equal_nan=True), key
 
 
 def test_same_seed_same_chain_other_seed_other_chain():

@@ -65,6 +65,8 @@ def test_rank_count_independence(tmp_path, reference, ranks):
     result = read_all(out)
     assert result["@complete"] and np.all(result["tasks/status"] == 2)
     assert len(result["tasks/status"]) == 12
+    assert result["path/masks"].shape[:2] == result["path/nu"].shape  # the paths are compared
+    assert result["tasks/n_path"].max() > 2
     assert_same_results(result, reference["tiny"])
     assert not (tmp_path / "ens.h5.journal").exists()
 

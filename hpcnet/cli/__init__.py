@@ -87,6 +87,7 @@ def _register() -> None:
         generate,
         importnet,
         modes,
+        path,
         plot,
         poisson,
         predict,
@@ -95,8 +96,8 @@ def _register() -> None:
         train,
     )
 
-    for module in (generate, importnet, poisson, modes, bonds, anneal, stats, dataset, train,
-                   predict, plot, report):
+    for module in (generate, importnet, poisson, modes, bonds, anneal, stats, path, dataset,
+                   train, predict, plot, report):
         cli.add_command(module.command)
 
 

@@ -154,7 +154,8 @@ class EnsembleResults:
         """Whether the file stores each chain's path (``/path``; not in layout version 1)."""
         return "path" in self._fh
 
-    def _require_paths(self) -> None:
+    def require_paths(self) -> None:
+        """HpcnetError unless the file has paths (:attr:`has_paths`)."""
         if not self.has_paths:
             raise HpcnetError(f"{self.file}: the file has no paths (layout version "
                               f"{self.version}); re-run the ensemble with this version of "
@@ -167,13 +168,13 @@ class EnsembleResults:
         greedy phase), ``nu``, ``nu_x``, ``nu_y``, ``a_min``, ``bonds``, ``sigma2``), each
         of length K (the chain's snapshots; 0 unless the task is done).
         """
-        self._require_paths()
+        self.require_paths()
         snapshots = int(self.tasks["n_path"][row])
         return {name: self._fh[f"path/{name}"][row, :snapshots] for name in layout.PATH}
 
     def path_mask(self, row: int, k: int) -> np.ndarray:
         """Bond mask of snapshot ``k`` (negative: from the end) of task ``row``'s path."""
-        self._require_paths()
+        self.require_paths()
         snapshots = int(self.tasks["n_path"][row])
         if not -snapshots <= k < snapshots:
             raise HpcnetError(f"snapshot {k} out of range: the chain has {snapshots} "
