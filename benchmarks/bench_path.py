@@ -30,7 +30,7 @@ def run(out: Path, step: str, args) -> float:
     """Run the ensemble; its wall time (seconds, from the command's own report)."""
     cmd = [sys.executable, "-m", "hpcnet", "anneal", "--kinds", args.kinds, "--sizes",
            args.sizes, "--seeds", args.seeds, "--targets", "-0.9,0.9", "--alpha", args.alpha,
-           "--lk", args.lk, "--path-step", step, "-o", str(out)]
+           "--lk", args.lk, "--lk-per-bond", "0", "--path-step", step, "-o", str(out)]
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
     return float(re.search(r"wall time ([\d.]+) s", proc.stdout).group(1))

@@ -7,6 +7,7 @@ import math
 
 import click
 
+from hpcnet.anneal.chain import METHODS
 from hpcnet.cli.options import FILE, check_output, force_option, json_option
 from hpcnet.errors import HpcnetError
 
@@ -45,7 +46,7 @@ def _text(value, spec: str) -> str:
 @click.option("--size", type=int, default=None, help="Size L of the chain  [default: any]")
 @click.option("--seed", type=int, default=None, help="Network seed of the chain  [default: any]")
 @click.option("--target", type=float, default=None, help="Target ν* of the chain  [default: any]")
-@click.option("--method", default=None,
+@click.option("--method", type=click.Choice(METHODS), default=None,
               help="Method of the chain  [default: sa when the file has it]")
 @json_option("Print the snapshots as one JSON object (NaN as null) instead of a table.")
 @click.option("-o", "--output", type=FILE, default=None,
