@@ -148,3 +148,37 @@ def test_a_version_1_file_names_its_missing_paths():
             results.path(0)
     proc = run_cli("path", V1_FILE, "--kind", "tri", check=False)
     assert proc.returncode != 0 and "no paths (layout version 1" in proc.stderr
+
+
+class Stop(Exception):
+    pass
+
+
+def test_a_checkpoint_journaled_without_a_path_runs_the_chain_again(tmp_path):
+    from hpcnet.ensemble.journal import JournalWriter, read_journal
+    from hpcnet.ensemble.runner import EnsembleSettings, _run_task
+
+    settings = EnsembleSettings(kinds=["tri"], sizes=[6], seeds=[0], targets=[0.9],
+                                anneal=AnnealSettings(alpha=0.5, lk=20, lk_per_bond=0))
+    task = settings.tasks()[0]
+    saved = {}
+
+    def interrupt(info, state):
+        if info.step == 2:
+            saved["state"] = state
+            raise Stop
+
+    chain = AnnealSettings(alpha=0.5, lk=20, lk_per_bond=0, target=0.9)
+    with pytest.raises(Stop):
+        run_chain(settings.network(task), chain, task.rng(0), on_step=interrupt)
+    old = {k: v for k, v in saved["state"].to_dict().items() if not k.startswith("path")}
+    records = []
+    for name, checkpoint in (("fresh", None), ("old", old)):
+        with JournalWriter(tmp_path / name) as journal:
+            _run_task(task, settings, checkpoint, journal, lambda: False, None, 1e9)
+        records += list(read_journal(tmp_path / name))
+    fresh, again = records
+    assert fresh["n_path"] >= 2
+    for key in fresh:
+        if key.startswith(("path_", "mask_", "nu_")):
+            assert np.array_equal(fresh[key], again[key], equal_nan=True), key

@@ -128,6 +128,8 @@ def write_row(fh, row: int, record: dict) -> None:
     steps = len(record["traj_T"])
     for name in TRAJECTORY:
         fh[f"trajectory/{name}"][row, :steps] = record[f"traj_{name}"]
+    if "n_path" not in record:  # journaled before chains recorded their path: none
+        return
     snapshots = int(record["n_path"])
     for name in PATH:
         fh[f"path/{name}"][row, :snapshots] = record[f"path_{name}"]

@@ -458,7 +458,10 @@ def _run_task(task, settings, checkpoint, journal, stopping, progress, checkpoin
         if progress:
             progress.maybe_report(task, info)
 
-    state = ChainState.from_dict(checkpoint) if checkpoint is not None else None
+    # A checkpoint journaled before chains recorded their path starts the chain over: its
+    # stream is the task's, so it runs the same chain, now with its path.
+    resumable = checkpoint is not None and "path/nu" in checkpoint
+    state = ChainState.from_dict(checkpoint) if resumable else None
     try:
         chain_settings = dataclasses.replace(settings.anneal, target=task.target,
                                              method=task.method)
@@ -519,7 +522,7 @@ def merge(settings: EnsembleSettings, output: Path, comm) -> Outcome:
                           max([int(r["n_bonds"]) for r in done_rows], default=1),
                           max([int(r["n_steps"]) for r in done_rows], default=1),
                           any(np.any(r["stiffness"] != 1) for r in done_rows if "stiffness" in r),
-                          max([int(r["n_path"]) for r in done_rows], default=1)])
+                          max([int(r.get("n_path", 1)) for r in done_rows], default=1)])
     global_max = np.zeros_like(local_max)
     comm.Allreduce(local_max, global_max, op=MPI.MAX)
     statuses = comm.allgather(({i: int(r["status"]) for i, r in finished.items()}, partial,
