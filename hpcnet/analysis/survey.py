@@ -154,7 +154,7 @@ def survey(results: EnsembleResults, masks: Sequence[str] = ("initial", "final")
         raise HpcnetError(f"k = {k}: ask for at least 1 mode")
     done = np.flatnonzero(results.done)
     if not len(done):
-        raise HpcnetError(f"{results.path}: no finished task to survey")
+        raise HpcnetError(f"{results.file}: no finished task to survey")
     tasks = results.tasks
     jobs, seen = [], set()
     for row in done[spread_subset(len(done), limit)]:

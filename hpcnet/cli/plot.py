@@ -115,7 +115,7 @@ def _chain_network(results, kind, size, seed, target, mask):
     rows = results.select(kind=kind, size=size, seed=seed, target=target,
                           method=results.primary_method)
     if not len(rows):
-        raise HpcnetError(f"{results.path}: no finished chain of kind {kind}, L={size}"
+        raise HpcnetError(f"{results.file}: no finished chain of kind {kind}, L={size}"
                           + (f", seed {seed}" if seed is not None else "")
                           + (f", target {target:+g}" if target is not None else ""))
     row = min(rows, key=lambda r: (results.tasks["target"][r], results.tasks["seed"][r]))

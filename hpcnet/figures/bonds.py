@@ -94,7 +94,7 @@ def sigma_ratios(results: EnsembleResults) -> dict[str, np.ndarray]:
     """Per finished chain: kind, target, ν_initial, ν_final and σ²_final/σ²_initial."""
     done = results.done
     if not done.any():
-        raise HpcnetError(f"{results.path}: no finished chains to plot")
+        raise HpcnetError(f"{results.file}: no finished chains to plot")
     tasks = results.tasks
     return {"kind": tasks["kind"][done], "target": tasks["target"][done],
             "nu_initial": tasks["nu_initial"][done], "nu_final": tasks["nu_final"][done],
