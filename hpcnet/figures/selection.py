@@ -27,7 +27,7 @@ def kinds(results: EnsembleResults, wanted: list[str] | None = None) -> list[str
     """
     present = results.values("kind")
     if not present:
-        raise HpcnetError(f"{results.path}: no finished chains to plot")
+        raise HpcnetError(f"{results.file}: no finished chains to plot")
     if wanted is None:
         return sorted(present, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER
                                               else len(KIND_ORDER), k))
@@ -35,7 +35,7 @@ def kinds(results: EnsembleResults, wanted: list[str] | None = None) -> list[str
         raise HpcnetError("no kinds selected")
     missing = [k for k in wanted if k not in present]
     if missing:
-        raise HpcnetError(f"{results.path}: no finished chains of kind {_listing(missing)} "
+        raise HpcnetError(f"{results.file}: no finished chains of kind {_listing(missing)} "
                           f"(the file has {_listing(present)})")
     return list(wanted)
 
@@ -44,11 +44,11 @@ def size(results: EnsembleResults, wanted: int | None = None) -> int:
     """The linear size to draw: ``wanted`` (checked), else the largest with finished chains."""
     present = results.values("size")
     if not present:
-        raise HpcnetError(f"{results.path}: no finished chains to plot")
+        raise HpcnetError(f"{results.file}: no finished chains to plot")
     if wanted is None:
         return int(present[-1])
     if wanted not in present:
-        raise HpcnetError(f"{results.path}: no finished chains of size L={wanted} "
+        raise HpcnetError(f"{results.file}: no finished chains of size L={wanted} "
                           f"(the file has L = {_listing(present)})")
     return int(wanted)
 
