@@ -87,8 +87,8 @@ def craft_ensemble(path) -> None:
              "nu_x_final": nu_x, "nu_y_final": nu_y, "nu_final": (nu_x + nu_y) / 2,
              "sigma2_initial": s2i, "sigma2_final": s2f, "removed_fraction": 0.25}
             for kind, size, seed, target, status, nu_x, nu_y, s2i, s2f in TASKS]
-    for row, path in zip(rows, PATHS, strict=False):
-        row["path"] = path
+    for row, tuning in zip(rows, PATHS, strict=False):
+        row["path"] = tuning
     write_ensemble(path, settings, rows)
 
 
