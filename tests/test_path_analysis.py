@@ -104,6 +104,14 @@ def test_path_survey_csv_round_trip_and_progress(results, tmp_path):
                                [r["exact_two_mode"] for r in rows], rtol=1e-15)
 
 
+def test_path_survey_snapshots_spread_along_each_path(results):
+    rows = path_survey(results, limit=3, snapshots=2)
+    for task in {r["task"] for r in rows}:
+        last = len(results.path(task)["nu"]) - 1
+        assert sorted(r["snapshot"] for r in rows if r["task"] == task) == [0, last]
+    assert len(rows) == 6
+
+
 def test_path_survey_needs_paths(version1):
     with pytest.raises(HpcnetError, match="no tuning paths in this file"):
         path_survey(version1)

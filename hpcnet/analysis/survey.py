@@ -174,20 +174,23 @@ def survey(results: EnsembleResults, masks: Sequence[str] = ("initial", "final")
 
 
 def path_survey(results: EnsembleResults, limit: int | None = None,
-                method: str | None = None, k: int = 20, full_max_nodes: int = FULL_MAX_NODES,
+                snapshots: int | None = None, method: str | None = None, k: int = 20,
+                full_max_nodes: int = FULL_MAX_NODES,
                 progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """One row (:data:`PATH_COLUMNS`) per snapshot along the tuning path of each finished chain.
 
     The chains are those of ``method`` (default: the file's primary method, SA when
-    it has it); ``limit`` keeps that many of them, evenly spread over the file.
-    Snapshot 0 is the initial network, the last one the chain's answer. Floppy
-    networks are skipped and logged; ``progress(done, total)`` after each network.
+    it has it); ``limit`` keeps that many of them, evenly spread over the file, and
+    ``snapshots`` that many snapshots of each path, evenly spread along it (None:
+    all). Snapshot 0 is the initial network, the last one the chain's answer; both
+    are always kept. Floppy networks are skipped and logged; ``progress(done,
+    total)`` after each network.
 
     Raises
     ------
     HpcnetError
         The file stores no paths (layout version 1), no finished chain of ``method``,
-        ``k`` or ``limit`` below 1.
+        ``k``, ``limit`` or ``snapshots`` below 1.
     """
     if not results.has_paths:
         raise HpcnetError(f"{results.file}: no tuning paths in this file (layout version "
@@ -201,7 +204,7 @@ def path_survey(results: EnsembleResults, limit: int | None = None,
     for row in _finished(results, limit, method):
         head = (str(tasks["kind"][row]), int(tasks["size"][row]), int(tasks["seed"][row]),
                 float(tasks["target"][row]), method, row)
-        for snapshot in range(len(results.path(row)["nu"])):
+        for snapshot in spread_subset(len(results.path(row)["nu"]), snapshots).tolist():
             identity = dict(zip(PATH_ID_COLUMNS, (*head, snapshot), strict=True))
             jobs.append((identity, lambda row=row, snapshot=snapshot:
                          results.path_network(row, snapshot)))

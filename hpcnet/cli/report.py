@@ -24,12 +24,15 @@ from hpcnet.tools.atomic import write_text
                    "its initial and final networks for a file without paths]")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Survey at most this many chains, spread evenly  [default: all]")
+@click.option("--snapshots", type=click.IntRange(min=2), default=None,
+              help="Survey at most this many snapshots of each tuning path, spread evenly, "
+                   "first and last included  [default: all]")
 @click.option("--figures", type=DIRECTORY, default=None,
               help="Directory of `hpcnet plot all` output; its PNGs are embedded.")
 @click.option("--title", default="", help="Title suffix, e.g. the scale of the run.")
 @click.option("-o", "--output", type=FILE,
               default=Path("results/REPORT.md"), help="Markdown file to write (replaced).")
-def command(ensemble, runs, timing, survey, limit, figures, title, output):
+def command(ensemble, runs, timing, survey, limit, snapshots, figures, title, output):
     """Write the reproduction report of ENSEMBLE (and of training runs and timings).
 
     A table puts every claim of the paper (tuning range per kind and size,
@@ -55,7 +58,7 @@ def command(ensemble, runs, timing, survey, limit, figures, title, output):
         if survey is not None:
             rows = read_csv(survey)
         else:
-            rows = survey_with_progress(results, limit)
+            rows = survey_with_progress(results, limit, snapshots)
     loaded = [load_run(run) for run in runs]
     timings = None
     if timing is not None:
@@ -75,10 +78,10 @@ def command(ensemble, runs, timing, survey, limit, figures, title, output):
     click.echo(f"wrote {output}")
 
 
-def survey_with_progress(results, limit: int | None) -> list[dict]:
+def survey_with_progress(results, limit: int | None, snapshots: int | None = None) -> list[dict]:
     """The mode survey of ``results`` with a progress bar on stderr: every snapshot along the
     tuning paths of the primary method's chains, or, for a file without paths, the initial
-    and final networks."""
+    and final networks; ``snapshots``: at most this many per path."""
     from hpcnet.analysis.survey import path_survey, survey
 
     with click.progressbar(length=1, label="mode survey", file=click.get_text_stream("stderr"),
@@ -88,5 +91,5 @@ def survey_with_progress(results, limit: int | None) -> list[dict]:
             bar.update(done - bar.pos)
 
         if results.has_paths:
-            return path_survey(results, limit=limit, progress=progress)
+            return path_survey(results, limit=limit, snapshots=snapshots, progress=progress)
         return survey(results, limit=limit, progress=progress)
