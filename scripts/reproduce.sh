@@ -52,7 +52,7 @@ small)
     alexnet=(--epochs 12 --batch-size 32 --matrix-size 144)
     resnet=(--epochs 8 --batch-size 32)
     timing=(--sizes 12,16,24,32 --batch 16 --repeats 3)
-    survey=()
+    survey=(--limit 36 --snapshots 8)  # modes of 288 path snapshots (~4.5 s each at L = 32)
     ;;
 paper)
     anneal=(--kinds tri,delaunay,packing --sizes 12,16,20,24,28,32 --seeds 0-99
@@ -62,7 +62,7 @@ paper)
     alexnet=(--epochs 30 --batch-size 64)
     resnet=(--epochs 100 --batch-size 64)
     timing=(--sizes 12,16,20,24,28,32 --batch 32 --repeats 5)
-    survey=(--limit 600)  # modes of 600 chains' networks (~1 s each at L = 32), not 3600
+    survey=(--limit 150 --snapshots 8)  # modes of 1200 path snapshots (~4.5 s each at L = 32)
     ;;
 *)
     echo "reproduce.sh: unknown scale '$scale' (choose tiny, small or paper)" >&2

@@ -6,13 +6,24 @@ import struct
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from hpcnet.analysis.report import FIGURES
-from hpcnet.analysis.survey import read_csv, survey
+from hpcnet.analysis.survey import read_csv
 from hpcnet.analysis.timing import write_timing
 from hpcnet.ensemble.results import EnsembleResults
-from hpcnet.figures import bonds, learning, mechanism, modes, networks, reach, style, timing
+from hpcnet.figures import (
+    bonds,
+    learning,
+    mechanism,
+    mode_path,
+    modes,
+    networks,
+    reach,
+    style,
+    timing,
+)
 from hpcnet.figures import trajectory as trajectory_figure
 from hpcnet.generators import generate
 from tests.support.helpers import REPO, child_env, run_cli
@@ -26,6 +37,7 @@ ENSEMBLE_SIZES = {
     "reach": (3 * reach.PANEL_WIDTH, reach.HEIGHT),
     "modes": modes.FIGSIZE,
     "mechanism": mechanism.FIGSIZE,
+    "mode_path": (2 * mode_path.PANEL_SIZE[0], mode_path.SNAPSHOTS * mode_path.PANEL_SIZE[1]),
 }
 LEARNING_SIZES = {"training": learning.TRAINING_SIZE, "parity": learning.PARITY_SIZE,
                   "timing": timing.TIMING_SIZE}
@@ -68,6 +80,7 @@ def test_every_plot_command_writes_png_and_pdf(tiny_ensemble, tiny_runs, timing_
         "reach": ["reach", tiny_ensemble],
         "modes": ["modes", tiny_ensemble, "--kind", "packing", "--target", 0.5],
         "mechanism": ["mechanism", tiny_ensemble, "--limit", 6],
+        "mode_path": ["mode-path", tiny_ensemble, "--kind", "delaunay", "--size", 6],
         "training": ["training", tiny_runs["alexnet"], tiny_runs["resnet"]],
         "parity": ["parity", tiny_runs["alexnet"]],
         "timing": ["timing", timing_json],
@@ -76,9 +89,16 @@ def test_every_plot_command_writes_png_and_pdf(tiny_ensemble, tiny_runs, timing_
         proc = run_cli("plot", *args, "-o", tmp_path / stem)
         assert f"wrote {tmp_path / stem}.png" in proc.stdout
         assert_figure(tmp_path / stem, (ENSEMBLE_SIZES | LEARNING_SIZES)[stem])
-    rows = read_csv(tmp_path / "mechanism.csv")
+    rows = read_csv(tmp_path / "mechanism.csv")  # every snapshot of 6 chains, spread evenly
     with EnsembleResults(tiny_ensemble) as results:
-        assert len(rows) == len(survey(results, limit=6))
+        done = results.select(method=results.primary_method)
+        chains = done[np.unique(np.linspace(0, len(done) - 1, 6).round().astype(int))]
+        assert sorted((r["task"], r["snapshot"]) for r in rows) == [
+            (row, k) for row in chains for k in range(len(results.path(row)["nu"]))]
+        for r in rows:  # fresh solves of the snapshots agree with the stored path
+            stored = results.path(r["task"])
+            for q in ("nu", "sigma2"):
+                assert r[q] == pytest.approx(stored[q][r["snapshot"]], abs=1e-8)
 
 
 def test_modes_of_a_network_file_at_another_resolution(tmp_path):

@@ -17,6 +17,7 @@ from hpcnet.figures.reach import reach_vs_size
 from hpcnet.figures.trajectory import tuning_curves
 from hpcnet.mechanics.bond_statistics import bond_points, statistics
 from hpcnet.mechanics.elastic import ElasticSolver
+from tests.support.paths import without_paths
 
 KINDS = ["tri", "delaunay", "packing"]
 
@@ -116,9 +117,11 @@ def test_bond_scatter_points_and_statistics(results):
         "i delaunay increased", "i delaunay original", "i delaunay decreased"]
 
 
-def test_sigma_collapse_points_are_the_columns(results):
+def test_sigma_collapse_without_paths_points_are_the_columns(results, monkeypatch):
+    without_paths(monkeypatch)  # a file of layout version 1: the chains' two ends only
     fig = sigma_collapse(results)
     (ax,) = fig.axes
+    assert "endpoints only" in ax.get_title()
     assert ax.get_xlabel() == r"$\nu$"
     assert ax.get_ylabel() == r"$\sigma^2/\sigma^2_0$"
     offsets = {c.get_gid(): c.get_offsets() for c in ax.collections}

@@ -109,21 +109,23 @@ def test_two_mode_scatter(tiny_ensemble, tmp_path):
     with EnsembleResults(tiny_ensemble) as results:
         rows = survey(results, limit=8)
     fig = fig_mechanism.two_mode_scatter(rows)
-    (ax,) = fig.axes
-    assert (ax.get_xlabel(), ax.get_ylabel()) == (r"$\nu$", r"$\bar{\nu}'$")
-    for points in ax.collections:
-        kind = points.get_label()
-        mine = [r for r in rows if r["kind"] == kind]
-        assert np.allclose(points.get_offsets(), [[r["nu"], r["two_mode"]] for r in mine])
-        assert np.allclose(points.get_facecolor()[0][:3],
-                           to_rgb(style.kind_color(kind)))
-    assert sorted(p.get_label() for p in ax.collections) == sorted({r["kind"] for r in rows})
-    fit = linear_fit([r["nu"] for r in rows], [r["two_mode"] for r in rows])
-    fit_line, identity = ax.lines
-    x, y = fit_line.get_xdata(), fit_line.get_ydata()
-    assert np.allclose(y, fit["slope"] * x + fit["intercept"])
-    assert f"r = {fit['r']:.3f}" in fit_line.get_label()
-    assert np.allclose(identity.get_xdata(), identity.get_ydata())
+    assert len(fig.axes) == 2
+    for ax, column, label in zip(fig.axes, ("two_mode", "exact_two_mode"),
+                                 (r"paper's $\bar{\nu}'$", r"exact $\hat{\nu}_2$"), strict=True):
+        assert (ax.get_xlabel(), ax.get_ylabel()) == (r"$\nu$", label)
+        assert "chain endpoints only" in ax.get_title()  # survey rows, not path snapshots
+        for points in ax.collections:
+            kind = points.get_label()
+            mine = [r for r in rows if r["kind"] == kind]
+            assert np.allclose(points.get_offsets(), [[r["nu"], r[column]] for r in mine])
+            assert np.allclose(points.get_facecolor()[0][:3], to_rgb(style.kind_color(kind)))
+        assert sorted(p.get_label() for p in ax.collections) == sorted({r["kind"] for r in rows})
+        fit = linear_fit([r["nu"] for r in rows], [r[column] for r in rows])
+        fit_line, identity = ax.lines
+        x, y = fit_line.get_xdata(), fit_line.get_ydata()
+        assert np.allclose(y, fit["slope"] * x + fit["intercept"])
+        assert f"r = {fit['r']:.3f}" in fit_line.get_label()
+        assert np.allclose(identity.get_xdata(), identity.get_ydata())
     check_saved(fig, tmp_path / "fig4d", fig_mechanism.FIGSIZE)
     with pytest.raises(HpcnetError, match="no survey rows"):
         fig_mechanism.two_mode_scatter([])

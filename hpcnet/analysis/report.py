@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from hpcnet.analysis.survey import linear_fit
+from hpcnet.analysis.paths import SigmaCurves, collapse
+from hpcnet.analysis.survey import answers, is_path_survey, linear_fit
 from hpcnet.analysis.timing import largest_ratios
 from hpcnet.ensemble import layout
 from hpcnet.ensemble.stats import compare_methods, material_floor, summarize
@@ -36,7 +37,8 @@ CRITERIA = {
     "tolerance": 0.05,  # a chain (a group's mean ν) reached its target when |ν − ν*| < this
     "isotropy": 0.05,  # |ν_x − ν_y| of a tuned network below this
     "n90": 2,  # modes holding 90% of the response (median) at most this
-    "linear_r": 0.9,  # Pearson r of ν̄' against ν at least this
+    "linear_r": 0.9,  # Pearson r of ν̄' (and of ν̂₂) against ν at least this
+    "collapse": 0.25,  # spread of the kinds' mean normalised σ² at most this share of their mean
     "majority": 0.5,  # share of bond points in I+III above this for auxetic networks
     "reach_share": 0.5,  # a kind × size reaches ±0.9 when this share of its chains does
 }
@@ -47,9 +49,12 @@ FIGURES = (
                  "original (middle); removed bonds marked"),
     ("trajectory", "Fig. 1f-h: ν along the annealing, both directions from one network"),
     ("bond_scatter", "Fig. 1i: bond elongations under x- and y-stretching"),
-    ("sigma_collapse", "Fig. 1j: σ² against ν, all kinds"),
+    ("sigma_collapse", "Fig. 1j: σ² against ν along the tuning paths, normalised at ν = 0 "
+                       "(tuned down) and ν = 1/3 (tuned up), all kinds"),
     ("modes", "Fig. 4a-c: the ω⁺ and ω⁻ modes and the mode weights |C_ω|²"),
-    ("mechanism", "Fig. 4d: two-mode estimate ν̄' against ν"),
+    ("mechanism", "Fig. 4d: the two-mode estimates ν̄' (paper) and ν̂₂ (exact) against ν"),
+    ("mode_path", "Fig. 4e-f: mode weights |C_ω|² along one chain tuned down (e) and one "
+                  "tuned up (f)"),
     ("training", "Fig. 5b: training curves"),
     ("parity", "Fig. 5c: CNN prediction against the label on the test split"),
     ("timing", "Fig. 5d: time per network, PETSc solve against the CNNs"),
@@ -226,11 +231,13 @@ def method_claims(tasks: dict[str, np.ndarray], floor: float) -> list[Claim]:
     return [Claim(topic, paper, measured, _verdict(not worse))]
 
 
-def bond_claims(tasks: dict[str, np.ndarray], survey: list[dict]) -> list[Claim]:
-    """Bond-level statistics (Fig. 1i-j)."""
+def bond_claims(tasks: dict[str, np.ndarray], survey: list[dict],
+                curves: SigmaCurves | None = None) -> list[Claim]:
+    """Bond-level statistics (Fig. 1i-j): quadrants of the answers, σ² at the chains' ends and,
+    with tuning paths (``curves``), the collapse of the normalised σ² across kinds."""
     claims = []
-    aux = [r["fraction_13"] for r in survey if r["mask"] != "initial" and r["nu"] < 0]
-    pos = [r["fraction_13"] for r in survey if r["mask"] != "initial" and r["nu"] > 0]
+    aux = [r["fraction_13"] for r in answers(survey) if r["nu"] < 0]
+    pos = [r["fraction_13"] for r in answers(survey) if r["nu"] > 0]
     if aux or pos:
         measured = []
         if aux:
@@ -250,7 +257,34 @@ def bond_claims(tasks: dict[str, np.ndarray], survey: list[dict]) -> list[Claim]
                             f"σ²_final/σ²_initial: median {np.median(ratio):.3f}, "
                             f"below 1 in {np.mean(ratio < 1):.0%} of {done.sum()} chains",
                             _verdict(bool(np.median(ratio) < 1))))
+        claims.append(collapse_claim(curves))
     return claims
+
+
+def collapse_claim(curves: SigmaCurves | None) -> Claim:
+    """Fig. 1j: the normalised σ² of the kinds agree at ν = −0.5 (tuned down) and +0.6 (up)."""
+    topic = "normalised σ² collapses across kinds along the tuning (Fig. 1j)"
+    paper = "one master curve (σ² normalised at ν = 0 down, 1/3 up)"
+    if curves is None:
+        return Claim(topic, paper, "needs the chains' tuning paths; this file has none (layout "
+                     "version 1)", "n/a")
+    parts, holds = [], []
+    for direction, point in collapse(curves).items():
+        if not point["means"]:
+            parts.append(f"no chain tuned {direction} reaches ν = {point['at']:+g}")
+            continue
+        means = point["means"]
+        share = point["spread"] / abs(np.mean(list(means.values())))
+        parts.append(f"tuned {direction}, at ν = {point['at']:+g}: "
+                     + ", ".join(f"{kind} {mean:.3f} ({point['chains'][kind]} chains)"
+                                 for kind, mean in means.items())
+                     + f"; spread {point['spread']:.3f} ({share:.0%} of the mean)")
+        if len(means) >= 2:
+            holds.append(bool(share <= CRITERIA["collapse"]))
+    left_out = sum(curves.uncrossed.values())
+    if left_out:
+        parts.append(f"{left_out} chains never crossed their reference ν (left out)")
+    return Claim(topic, paper, "; ".join(parts), _verdict(all(holds) if holds else None))
 
 
 def mode_claims(survey: list[dict]) -> list[Claim]:
@@ -270,23 +304,50 @@ def mode_claims(survey: list[dict]) -> list[Claim]:
                     + f"; top-2 modes hold {np.nanmean(top2):.2f} of it on average "
                     f"({len(survey)} networks)",
                     _verdict(bool(len(known)) and bool(np.median(known) <= CRITERIA["n90"])))]
+    paths = is_path_survey(survey)
+    if paths:
+        source = (f"over {len(survey)} snapshots along {len({r['task'] for r in survey})} "
+                  "tuning paths")
+    else:
+        source = (f"chain endpoints only ({len(survey)} networks): no tuning paths surveyed "
+                  "(a layout version 1 file), which the claim needs")
     nu = np.array([r["nu"] for r in survey], float)
-    est = np.array([r["two_mode"] for r in survey], float)
-    if len(nu) >= 3:
-        fit = linear_fit(nu, est)
+    kinds = np.array([r["kind"] for r in survey])
+    for column, name, topic in ESTIMATORS:
+        est = np.array([r[column] for r in survey], float)
+        pooled = _correlation(nu, est)
+        if pooled is None:
+            continue
+        fit, rho = pooled
         per_kind = []
-        for kind in sorted({r["kind"] for r in survey}):
-            sel = np.array([r["kind"] == kind for r in survey])
-            if sel.sum() >= 3:
-                per_kind.append(f"{kind} r = {linear_fit(nu[sel], est[sel])['r']:.3f}")
-        rho = spearmanr(nu, est).correlation
+        for kind in sorted(set(kinds.tolist())):
+            mine = _correlation(nu[kinds == kind], est[kinds == kind])
+            if mine is not None:
+                per_kind.append(f"{kind} r = {mine[0]['r']:.3f}, ρ = {mine[1]:.3f} "
+                                f"(n = {mine[0]['n']})")
+        verdict = _verdict(bool(fit["r"] >= CRITERIA["linear_r"]))
         claims.append(Claim(
-            "ν̄' is linear in ν across kinds (Fig. 4d)", "linear, one collapse",
-            f"slope {fit['slope']:.3f}, intercept {fit['intercept']:+.3f}, r = {fit['r']:.3f} "
-            f"(n = {fit['n']}; Spearman ρ = {rho:.3f})"
-            + (f"; {', '.join(per_kind)}" if per_kind else ""),
-            _verdict(fit["r"] >= CRITERIA["linear_r"])))
+            topic, "linear, one collapse",
+            f"{name}: slope {fit['slope']:.3f}, intercept {fit['intercept']:+.3f}, "
+            f"r = {fit['r']:.3f} (n = {fit['n']}; Spearman ρ = {rho:.3f})"
+            + (f"; {', '.join(per_kind)}" if per_kind else "") + f"; {source}",
+            verdict if paths else f"{verdict} (endpoints only)"))
     return claims
+
+
+#: The two-mode estimators of the linearity claims: (survey column, symbol, claim).
+ESTIMATORS = (("two_mode", "ν̄'", "ν̄' is linear in ν across kinds (Fig. 4d)"),
+              ("exact_two_mode", "ν̂₂", "ν̂₂ (exact two-mode) is linear in ν across kinds"))
+
+
+def _correlation(nu: np.ndarray, estimate: np.ndarray) -> tuple[dict, float] | None:
+    """:func:`linear_fit` and Spearman's ρ of the finite pairs; None when fewer than 3 or ν
+    is constant."""
+    usable = np.isfinite(nu) & np.isfinite(estimate)
+    if usable.sum() < 3 or np.ptp(nu[usable]) == 0.0:
+        return None
+    rho = spearmanr(nu[usable], estimate[usable]).correlation
+    return linear_fit(nu[usable], estimate[usable]), float(rho)
 
 
 def learning_claims(runs: list, timing: dict | None) -> list[Claim]:
@@ -330,11 +391,12 @@ def learning_claims(runs: list, timing: dict | None) -> list[Claim]:
 
 
 def claims(tasks: dict[str, np.ndarray], survey: list[dict], runs: list,
-           timing: dict | None, floor: float) -> list[Claim]:
-    """Every claim row, in the report's order; ``floor``: the a_min of a material."""
+           timing: dict | None, floor: float, curves: SigmaCurves | None = None) -> list[Claim]:
+    """Every claim row, in the report's order; ``floor``: the a_min of a material;
+    ``curves``: the normalised σ² paths (None for a file without paths)."""
     return (tuning_claims(tasks, floor) + material_claims(tasks, floor)
-            + method_claims(tasks, floor) + bond_claims(tasks, survey) + mode_claims(survey)
-            + learning_claims(runs, timing))
+            + method_claims(tasks, floor) + bond_claims(tasks, survey, curves)
+            + mode_claims(survey) + learning_claims(runs, timing))
 
 
 def _cell(text: str) -> str:
@@ -342,9 +404,11 @@ def _cell(text: str) -> str:
 
 
 def render(settings: dict, tasks: dict[str, np.ndarray], survey: list[dict], runs: list,
-           timing: dict | None, figures: dict[str, Path], title: str = "") -> str:
+           timing: dict | None, figures: dict[str, Path], title: str = "",
+           curves: SigmaCurves | None = None) -> str:
     """The report as Markdown; ``figures`` maps a stem of :data:`FIGURES` to its PNG path
-    relative to the report (missing ones are left out)."""
+    relative to the report (missing ones are left out); ``curves``: the normalised σ²
+    along the tuning paths (None: the file has none)."""
     tol = CRITERIA["tolerance"]
     floor = material_floor(settings["anneal"])
     lines = [f"# Reproduction report{': ' + title if title else ''}", "",
@@ -359,7 +423,7 @@ def render(settings: dict, tasks: dict[str, np.ndarray], survey: list[dict], run
              f"affine floor of the search: {settings['anneal'].get('affine_floor', 'none')}.",
              "", "## The paper's claims beside this run", "",
              "| claim | paper | this run | holds |", "|---|---|---|---|"]
-    for c in claims(tasks, survey, runs, timing, floor):
+    for c in claims(tasks, survey, runs, timing, floor, curves):
         lines.append(f"| {_cell(c.topic)} | {_cell(c.paper)} | {_cell(c.measured)} | "
                      f"{c.verdict} |")
     lines += ["", f"Verdicts: the tuning claims (of the {_primary(tasks)} chains) hold when "
@@ -372,10 +436,14 @@ def render(settings: dict, tasks: dict[str, np.ndarray], survey: list[dict], run
               "size × target, SA chains reach the target at least as often as greedy ones and "
               "their median removed fraction is no larger; the bond claim holds when "
               f"more than {CRITERIA['majority']:.0%} of the bond points of auxetic networks lie "
-              "in quadrants I and III, the σ² claim when the median ratio is below 1; "
-              "the mode claim holds when "
+              "in quadrants I and III, the σ² claim when the median ratio is below 1; the "
+              "collapse when, at ν = −0.5 (tuned down) and +0.6 (tuned up), the spread of the "
+              "kinds' mean normalised σ² is at most "
+              f"{CRITERIA['collapse']:.0%} of their mean; the mode claim holds when "
               f"the median count of modes for 90% of the response is at most {CRITERIA['n90']}; "
-              f"linearity when Pearson r ≥ {CRITERIA['linear_r']}; speed claims when the ratio "
+              f"linearity when Pearson r ≥ {CRITERIA['linear_r']} over every surveyed network "
+              "(the snapshots along the tuning paths; the chains' endpoints only for a file "
+              "without paths, marked so); speed claims when the ratio "
               "exceeds 1 (the paper's factors depend on its hardware).", "",
               "## Tuning per kind, size, target and method", "",
               "| kind | L | target | method | done | ν mean ± std | ν min..max "

@@ -4,7 +4,9 @@ For every distinct network state of a finished ensemble (each (kind, size,
 seed)'s initial network once, each task's final network) :func:`survey`
 computes ν from the elastic solver, the decomposition of both load responses
 on the normal modes (:mod:`hpcnet.mechanics.mechanism`) and the bond statistics
-(:mod:`hpcnet.mechanics.bond_statistics`), one row each; :func:`linear_fit` fits ν̄' against ν.
+(:mod:`hpcnet.mechanics.bond_statistics`), one row each; :func:`path_survey`
+does the same for every snapshot along the chains' tuning paths (files with
+paths, layout version 2); :func:`linear_fit` fits ν̄' against ν.
 
 Networks are analysed one after the other on ``PETSc.COMM_SELF``. The cost per
 network is one sparse factorisation for the two load responses plus the modes:
@@ -44,7 +46,11 @@ NUMBER_COLUMNS = ("nu", "nu_x", "nu_y", "two_mode", "two_mode_x", "two_mode_y",
                   "nu_prime_minus", "n90", "n90_x", "n90_y", "n90low_x", "n90low_y", "sigma2",
                   "fraction_13", "modes", "captured")
 COLUMNS = ID_COLUMNS + NUMBER_COLUMNS
-_TEXT, _INTEGER = ("kind", "mask"), ("size", "seed", "task")
+#: Columns of a path-survey row: the snapshot's identity (``snapshot`` counts along the
+#: chain's path from 0, the initial network), then the numbers.
+PATH_ID_COLUMNS = ("kind", "size", "seed", "target", "method", "task", "snapshot")
+PATH_COLUMNS = PATH_ID_COLUMNS + NUMBER_COLUMNS
+_TEXT, _INTEGER = ("kind", "mask", "method"), ("size", "seed", "task", "snapshot")
 
 
 def _count(count: int | None) -> float:
@@ -152,36 +158,103 @@ def survey(results: EnsembleResults, masks: Sequence[str] = ("initial", "final")
                           f"choose from {', '.join(layout.MASKS)}")
     if k < 1:
         raise HpcnetError(f"k = {k}: ask for at least 1 mode")
-    done = np.flatnonzero(results.done)
-    if not len(done):
-        raise HpcnetError(f"{results.file}: no finished task to survey")
     tasks = results.tasks
     jobs, seen = [], set()
-    for row in done[spread_subset(len(done), limit)]:
+    for row in _finished(results, limit):
         key = (str(tasks["kind"][row]), int(tasks["size"][row]), int(tasks["seed"][row]))
         for mask in masks:
             if mask == "initial":
                 if key in seen:
                     continue
                 seen.add(key)
-            jobs.append((int(row), mask, key))
+            target = math.nan if mask == "initial" else float(tasks["target"][row])
+            identity = dict(zip(ID_COLUMNS, (*key, target, mask, row), strict=True))
+            jobs.append((identity, lambda row=row, mask=mask: results.network(row, mask)))
+    return _run(jobs, k, full_max_nodes, progress)
+
+
+def path_survey(results: EnsembleResults, limit: int | None = None,
+                snapshots: int | None = None, method: str | None = None, k: int = 20,
+                full_max_nodes: int = FULL_MAX_NODES,
+                progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    """One row (:data:`PATH_COLUMNS`) per snapshot along the tuning path of each finished chain.
+
+    The chains are those of ``method`` (default: the file's primary method, SA when
+    it has it); ``limit`` keeps that many of them, evenly spread over the file, and
+    ``snapshots`` that many snapshots of each path, evenly spread along it (None:
+    all). Snapshot 0 is the initial network, the last one the chain's answer; both
+    are always kept. Floppy networks are skipped and logged; ``progress(done,
+    total)`` after each network.
+
+    Raises
+    ------
+    HpcnetError
+        The file stores no paths (layout version 1), no finished chain of ``method``,
+        ``k``, ``limit`` or ``snapshots`` below 1.
+    """
+    if not results.has_paths:
+        raise HpcnetError(f"{results.file}: no tuning paths in this file (layout version "
+                          f"{results.version}); the path survey needs an ensemble written with "
+                          "paths (layout version 2)")
+    if k < 1:
+        raise HpcnetError(f"k = {k}: ask for at least 1 mode")
+    method = method or results.primary_method
+    tasks = results.tasks
+    jobs = []
+    for row in _finished(results, limit, method):
+        head = (str(tasks["kind"][row]), int(tasks["size"][row]), int(tasks["seed"][row]),
+                float(tasks["target"][row]), method, row)
+        for snapshot in spread_subset(len(results.path(row)["nu"]), snapshots).tolist():
+            identity = dict(zip(PATH_ID_COLUMNS, (*head, snapshot), strict=True))
+            jobs.append((identity, lambda row=row, snapshot=snapshot:
+                         results.path_network(row, snapshot)))
+    return _run(jobs, k, full_max_nodes, progress)
+
+
+def _finished(results: EnsembleResults, limit: int | None,
+              method: str | None = None) -> list[int]:
+    """Rows of the finished tasks (of ``method``), at most ``limit`` spread evenly."""
+    done = np.flatnonzero(results.done) if method is None else results.select(method=method)
+    if not len(done):
+        raise HpcnetError(f"{results.file}: no finished task"
+                          + (f" of method {method}" if method else "") + " to survey")
+    return [int(row) for row in done[spread_subset(len(done), limit)]]
+
+
+def _run(jobs: list[tuple[dict, Callable[[], Network]]], k: int, full_max_nodes: int,
+         progress: Callable[[int, int], None] | None) -> list[dict]:
+    """``identity | network_row(network())`` of each job; floppy networks skipped, logged."""
     rows, floppy = [], 0
-    for done_count, (row, mask, (kind, size, seed)) in enumerate(jobs, start=1):
-        target = math.nan if mask == "initial" else float(tasks["target"][row])
+    for done_count, (identity, network) in enumerate(jobs, start=1):
         try:
-            numbers = network_row(results.network(row, mask), k, None, full_max_nodes)
+            numbers = network_row(network(), k, None, full_max_nodes)
         except FloppyNetworkError as exc:
             floppy += 1
-            log.warning("skipped %s network of task %d (%s L=%d seed %d): %s",
-                        mask, row, kind, size, seed, exc)
+            log.warning("skipped a floppy network (%s): %s",
+                        ", ".join(f"{key} {value}" for key, value in identity.items()), exc)
         else:
-            rows.append({"kind": kind, "size": size, "seed": seed, "target": target,
-                         "mask": mask, "task": row, **numbers})
+            rows.append({**identity, **numbers})
         if progress is not None:
             progress(done_count, len(jobs))
     if floppy:
         log.warning("%d of %d networks were floppy and skipped", floppy, len(jobs))
     return rows
+
+
+def is_path_survey(rows: list[dict]) -> bool:
+    """True when ``rows`` come from :func:`path_survey` (snapshots of tuning paths)."""
+    return bool(rows) and "snapshot" in rows[0]
+
+
+def answers(rows: list[dict]) -> list[dict]:
+    """The rows of the chains' answers: mask "final", or each path's last snapshot."""
+    if not is_path_survey(rows):
+        return [r for r in rows if r["mask"] == "final"]
+    last = {}
+    for r in rows:
+        if r["task"] not in last or r["snapshot"] > last[r["task"]]["snapshot"]:
+            last[r["task"]] = r
+    return list(last.values())
 
 
 def linear_fit(nu, estimate) -> dict:
@@ -210,25 +283,30 @@ def linear_fit(nu, estimate) -> dict:
 
 
 def write_csv(rows: list[dict], path) -> Path:
-    """Write survey rows to ``path`` (CSV, :data:`COLUMNS`), via a temporary name."""
+    """Write survey rows to ``path`` (CSV: :data:`PATH_COLUMNS` for a path survey, else
+    :data:`COLUMNS`), via a temporary name."""
+    columns = PATH_COLUMNS if is_path_survey(rows) else COLUMNS
     with atomic_open(path, newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     return Path(path)
 
 
 def read_csv(path) -> list[dict]:
-    """Survey rows from a CSV file that :func:`write_csv` wrote."""
+    """Survey rows (of :func:`survey` or :func:`path_survey`) from a CSV file that
+    :func:`write_csv` wrote."""
     path = Path(path)
     try:
         with open(path, newline="") as fh:
             reader = csv.DictReader(fh)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+            fields = reader.fieldnames or ()
+            columns = PATH_COLUMNS if "snapshot" in fields else COLUMNS
+            missing = [c for c in columns if c not in fields]
             if missing:
                 raise HpcnetError(f"{path}: not a survey CSV (missing {', '.join(missing)})")
             return [{c: r[c] if c in _TEXT else int(r[c]) if c in _INTEGER else float(r[c])
-                     for c in COLUMNS} for r in reader]
+                     for c in columns} for r in reader]
     except FileNotFoundError:
         raise HpcnetError(f"{path}: no such survey CSV file") from None
     except (ValueError, TypeError) as exc:

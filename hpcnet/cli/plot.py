@@ -3,7 +3,8 @@
 Every figure is one row of :data:`PLOTS`: its subcommand, default file name,
 input, own options and drawing function. ``hpcnet plot NAME`` is built from the
 row; ``hpcnet plot all`` draws every row whose input it was given, with the
-subcommand's defaults.
+subcommand's defaults (skipping, with a note, the figures that need tuning paths
+when the ensemble file has none).
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ class Plot:
 
     ``output`` is the path without suffix (the mechanism figure writes its survey
     CSV beside it); ``options`` are the click options of the figure's own
-    settings; ``auto(data, limit)`` gives ``plot all``'s choices where the
-    subcommand's defaults do not fit every file.
+    settings; ``auto(data, limit, snapshots)`` gives ``plot all``'s choices where the
+    subcommand's defaults do not fit every file; ``paths``: the figure needs the
+    chains' tuning paths (``plot all`` skips it on a file without them).
     """
 
     name: str
@@ -47,6 +49,7 @@ class Plot:
     help: str
     options: tuple = ()
     auto: Callable | None = None
+    paths: bool = False
 
 
 def _kinds(text: str | None) -> list[str] | None:
@@ -66,6 +69,10 @@ SELECTION = (
                  help="Seed of the network shown  [default: the smallest seed with both "
                       "directions finished]"),
 )
+SNAPSHOTS = click.option(
+    "--snapshots", type=click.IntRange(min=2), default=None,
+    help="Mode survey: at most this many snapshots of each tuning path, spread evenly, first "
+         "and last included  [default: all]")
 KINDS = click.option("--kinds", default=None, help="Comma-separated kinds, one row or panel "
                      "each  [default: every kind in the file]")
 
@@ -122,12 +129,18 @@ def _chain_network(results, kind, size, seed, target, mask):
     return results.network(int(row), mask)
 
 
-def _mechanism(results, output, limit, csv_path):
+def _mode_path(results, output, kind, size, seed, k):
+    from hpcnet.figures.mode_path import mode_path
+
+    return mode_path(results, kind, size, seed, k)
+
+
+def _mechanism(results, output, limit, snapshots, csv_path):
     from hpcnet.analysis.survey import write_csv
     from hpcnet.cli.report import survey_with_progress
     from hpcnet.figures.mechanism import two_mode_scatter
 
-    rows = survey_with_progress(results, limit)
+    rows = survey_with_progress(results, limit, snapshots)
     csv_path = csv_path or output.with_suffix(".csv")
     write_csv(rows, csv_path)
     click.echo(f"wrote {csv_path}")
@@ -166,9 +179,13 @@ PLOTS = (
          "network).",
          (click.option("--kind", default="tri", help="Kind of the network shown."),
           *SELECTION),
-         auto=lambda results, limit: {"kind": _first_kind(results)}),
+         auto=lambda results, limit, snapshots: {"kind": _first_kind(results)}),
     Plot("sigma", "sigma_collapse", "ensemble", _sigma,
-         "Figure 1j: σ² of the bond points against ν, every finished chain (stored values)."),
+         "Figure 1j: σ² of the bond points against ν along every finished chain's path "
+         "(stored values), normalised at ν = 0 (tuned down) and ν = 1/3 (tuned up) where the "
+         "path crosses them; chains that never cross are left out and counted in the title. "
+         "On a file without paths (layout version 1): σ² of each chain's answer relative to "
+         "its initial network, said so in the title."),
     Plot("reach", "reach", "ensemble", _reach,
          "Supplementary Figures 2-3: final ν per target against size L, per kind."),
     Plot("modes", "modes", "source", _modes,
@@ -186,16 +203,29 @@ PLOTS = (
           click.option("-k", "k", type=click.IntRange(min=2), default=20,
                        help="Lowest modes computed when the network is too large for all "
                             "of them.")),
-         auto=lambda results, limit: {"kind": _first_kind(results)}),
+         auto=lambda results, limit, snapshots: {"kind": _first_kind(results)}),
+    Plot("mode-path", "mode_path", "ensemble", _mode_path,
+         "Figures 4e-f: the mode weights |C_ω|² against ω at five snapshots along one chain "
+         "tuned down (e) and one tuned up (f) from the same network, ω⁺ and ω⁻ marked with "
+         "their ν' (needs tuning paths).",
+         (click.option("--kind", default="tri", help="Kind of the network shown."),
+          *SELECTION,
+          click.option("-k", "k", type=click.IntRange(min=2), default=20,
+                       help="Lowest modes computed when a network is too large for all "
+                            "of them.")),
+         auto=lambda results, limit, snapshots: {"kind": _first_kind(results)}, paths=True),
     Plot("mechanism", "mechanism", "ensemble", _mechanism,
-         "Figure 4d: the two-mode estimate ν̄' against ν, initial and final networks of "
-         "ENSEMBLE.",
+         "Figure 4d: the paper's two-mode estimate ν̄' and the exact two-mode ν̂₂ against ν, "
+         "every snapshot along the tuning paths of ENSEMBLE's chains (of the primary method); "
+         "on a file without paths, the chains' initial and final networks (said so in the "
+         "titles).",
          (click.option("--limit", type=click.IntRange(min=1), default=None,
                        help="Survey at most this many chains, spread evenly  [default: all]"),
+          SNAPSHOTS,
           click.option("--csv", "csv_path", type=FILE, default=None,
                        help="Also write the survey rows here (`hpcnet report --survey` reads "
                             "them)  [default: OUTPUT.csv]")),
-         auto=lambda results, limit: {"limit": limit}),
+         auto=lambda results, limit, snapshots: {"limit": limit, "snapshots": snapshots}),
     Plot("training", "training", "runs", _training,
          "Figure 5b: validation RMSE and R² against epoch of one or more training RUNS."),
     Plot("parity", "parity", "run", _parity,
@@ -286,9 +316,10 @@ for _plot in PLOTS:
               default=None, help="JSON of `benchmarks/bench_learn.py --json`.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Mode survey: at most this many chains  [default: all]")
+@SNAPSHOTS
 @click.option("--out-dir", type=DIRECTORY,
               default=Path("figures"), help="Directory of the figures (NAME.png, NAME.pdf).")
-def plot_all(ensemble, runs, timing_path, limit, out_dir):
+def plot_all(ensemble, runs, timing_path, limit, snapshots, out_dir):
     """Every figure whose inputs are given, into --out-dir (plus the survey's mechanism.csv)."""
     if ensemble is None and not runs and timing_path is None:
         raise click.UsageError("give at least one of --ensemble, --run, --timing")
@@ -307,7 +338,11 @@ def plot_all(ensemble, runs, timing_path, limit, out_dir):
             source = data.get(plot.input)
             if source is None:
                 continue
+            if plot.paths and not source.has_paths:
+                click.echo(f"skipped {plot.name}: {ensemble} has no tuning paths (layout "
+                           f"version {source.version})")
+                continue
             options = {p.name: p.default for p in command.commands[plot.name].params
                        if isinstance(p, click.Option) and p.name != "output"}
-            options.update(plot.auto(source, limit) if plot.auto else {})
+            options.update(plot.auto(source, limit, snapshots) if plot.auto else {})
             _save(plot.draw(source, out_dir / plot.stem, **options), out_dir / plot.stem)

@@ -4,11 +4,15 @@
 of the ensemble file (original, tuned up, tuned down) and plots every bond's
 normalised elongations (:mod:`hpcnet.mechanics.bond_statistics`; docs/physics.md,
 "Bond-level statistics"). :func:`sigma_collapse` (Fig. 1j) needs no solves: it
-reads the ``sigma2_initial``/``sigma2_final`` and ``nu_*`` columns that
-``hpcnet anneal`` stored for every chain.
+reads σ² and ν of every snapshot along each chain's tuning path, normalised as
+the paper does (:mod:`hpcnet.analysis.paths`); on a file without paths (layout
+version 1) it falls back to the chains' two ends (:func:`sigma_endpoints`), said
+so in its title.
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -26,6 +30,10 @@ COLLAPSE_SIZE = (5.5, 4.2)
 TARGET_MARKERS = {"negative": "v", "positive": "^", "zero": "s"}
 SIGN_LABELS = {"negative": r"$\nu^* < 0$", "positive": r"$\nu^* > 0$", "zero": r"$\nu^* = 0$"}
 INITIAL_MARKER = "o"
+#: Line styles of the chains tuned down and up.
+DIRECTION_STYLES = {"down": "-", "up": "--"}
+
+log = logging.getLogger(__name__)
 
 
 def _sign(target: float) -> str:
@@ -102,13 +110,56 @@ def sigma_ratios(results: EnsembleResults) -> dict[str, np.ndarray]:
 
 
 def sigma_collapse(results: EnsembleResults) -> Figure:
-    """Fig. 1j: σ² of every finished chain's final network, relative to its initial one, against ν.
+    """Fig. 1j: σ² against ν along every finished chain's path, all kinds on one plot.
+
+    Chains tuned down are normalised by their σ² at ν = 0, chains tuned up by
+    their σ² at ν = 1/3, read at the path's first crossing
+    (:func:`hpcnet.analysis.paths.sigma_curves`); one line per chain, coloured by
+    kind, solid down and dashed up. Chains that never cross their reference are
+    left out, counted in the title and logged. A file without paths gets
+    :func:`sigma_endpoints`.
+    """
+    from hpcnet.analysis.paths import REFERENCES, sigma_curves
+
+    if not results.has_paths:
+        return sigma_endpoints(results)
+    data = sigma_curves(results)
+    fig = style.new_figure(*COLLAPSE_SIZE)
+    ax = fig.subplots()
+    for curve in data.curves:
+        ax.plot(curve.nu, curve.ratio, DIRECTION_STYLES[curve.direction], lw=1.0, alpha=0.8,
+                color=style.kind_color(curve.kind), gid=f"{curve.kind} {curve.direction}")
+    for level in REFERENCES.values():
+        ax.axvline(level, color="0.6", lw=0.7, ls=":")
+    ax.axhline(1.0, color="0.6", lw=0.7, ls=":")
+    handles = [Line2D([], [], color=style.kind_color(k), label=k) for k in data.kinds()]
+    handles += [Line2D([], [], color="0.3", ls=DIRECTION_STYLES["down"],
+                       label=r"tuned down, $\sigma^2/\sigma^2(\nu=0)$"),
+                Line2D([], [], color="0.3", ls=DIRECTION_STYLES["up"],
+                       label=r"tuned up, $\sigma^2/\sigma^2(\nu=1/3)$")]
+    ax.legend(handles=handles, fontsize=8)
+    left_out = sum(data.uncrossed.values())
+    title = r"j bond-level variance along the tuning paths"
+    if left_out:
+        title += (f"\n{left_out} chain(s) never crossed their reference ν, left out "
+                  f"({data.uncrossed['down']} down, {data.uncrossed['up']} up)")
+        log.warning("Fig. 1j: %d chains tuned down never crossed ν = 0 and %d tuned up never "
+                    "crossed ν = 1/3; left out", data.uncrossed["down"], data.uncrossed["up"])
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(r"$\nu$")
+    ax.set_ylabel(r"$\sigma^2/\sigma^2_{\mathrm{ref}}$")
+    return fig
+
+
+def sigma_endpoints(results: EnsembleResults) -> Figure:
+    """Fig. 1j from the chains' two ends only: σ² of every finished chain's final network,
+    relative to its initial one, against ν (files without paths).
 
     Each chain gives a point (ν_final, σ²_final/σ²_initial), marked by the sign of
     its target, and its initial network the point (ν_initial, 1); colours are the
     network kinds. Unlike the paper, which renormalised σ² to 1 at ν = 0 (ν-decrease
-    branch) or ν = 1/3 (ν-increase branch), we normalise by the chain's own initial
-    network: the ensemble file stores σ² at the chain's two ends only, not along it.
+    branch) or ν = 1/3 (ν-increase branch), it normalises by the chain's own initial
+    network: the file stores σ² at the chain's two ends only, as the title says.
     """
     data = sigma_ratios(results)
     fig = style.new_figure(*COLLAPSE_SIZE)
@@ -132,7 +183,8 @@ def sigma_collapse(results: EnsembleResults) -> Figure:
                        label=f"final, {SIGN_LABELS[sign]}")
                 for sign, marker in TARGET_MARKERS.items() if (signs == sign).any()]
     ax.legend(handles=handles, fontsize=8)
-    ax.set_title(r"j bond-level variance against $\nu$")
+    ax.set_title("j bond-level variance against $\\nu$\nendpoints only: no tuning paths in "
+                 f"this file (layout version {results.version})", fontsize=9)
     ax.set_xlabel(r"$\nu$")
     ax.set_ylabel(r"$\sigma^2/\sigma^2_0$")
     return fig

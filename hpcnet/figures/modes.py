@@ -72,8 +72,9 @@ def _nu_prime(mech: Mechanism, index: int) -> str:
             rf"$\nu'_y$ = {mech.y.nu_prime[index]:+.3g}")
 
 
-def _weights_panel(ax, modes: Modes, mech: Mechanism, peaks) -> None:
-    omega, weights = modes.omega, mech.weights
+def weights_panel(ax, modes: Modes, mech: Mechanism, title: str) -> None:
+    """``|C_ω|²`` against ω as stems, ω⁺ and ω⁻ marked and labelled with their ν'."""
+    omega, weights, peaks = modes.omega, mech.weights, mech.peaks()
     ax.stem(omega, weights, linefmt="C0-", markerfmt="C0.", basefmt="none")
     for index, sign in zip(peaks, "+-", strict=True):
         if index is not None:
@@ -82,7 +83,7 @@ def _weights_panel(ax, modes: Modes, mech: Mechanism, peaks) -> None:
     ax.set_xlabel(r"$\omega$")
     ax.set_ylabel(r"$|C_\omega|^2$")
     ax.set_ylim(bottom=0.0)
-    ax.set_title(rf"c  $\nu$ = {mech.nu:+.3f}, $\bar{{\nu}}'$ = {mech.two_mode:+.3f}")
+    ax.set_title(title)
     if any(index is not None for index in peaks):
         ax.legend(loc="upper right")
 
@@ -103,7 +104,8 @@ def mode_panels(net: Network, modes: Modes, mech: Mechanism) -> Figure:
     peaks = mech.peaks()
     _mode_panel(axes[0], net, modes, mech, peaks[0], "a", "+")
     _mode_panel(axes[1], net, modes, mech, peaks[1], "b", "-")
-    _weights_panel(axes[2], modes, mech, peaks)
+    weights_panel(axes[2], modes, mech,
+                  rf"c  $\nu$ = {mech.nu:+.3f}, $\bar{{\nu}}'$ = {mech.two_mode:+.3f}")
     return fig
 
 
@@ -115,6 +117,13 @@ def mode_figure(net: Network, k: int = 20, full: bool | None = None) -> Figure:
     :data:`~hpcnet.analysis.survey.FULL_MAX_NODES` nodes (None). Raises
     :class:`~hpcnet.errors.FloppyNetworkError` for a floppy network.
     """
+    return mode_panels(net, *analysed(net, k, full))
+
+
+def analysed(net: Network, k: int = 20, full: bool | None = None) -> tuple[Modes, Mechanism]:
+    """Modes and mechanism of ``net`` (serial): the whole spectrum when ``full``, or when
+    None and the network has at most :data:`~hpcnet.analysis.survey.FULL_MAX_NODES` nodes;
+    else the ``k`` lowest modes."""
     from petsc4py import PETSc
 
     from hpcnet.analysis.survey import FULL_MAX_NODES
@@ -122,5 +131,4 @@ def mode_figure(net: Network, k: int = 20, full: bool | None = None) -> Figure:
 
     if full is None:
         full = net.n_nodes <= FULL_MAX_NODES
-    modes, mech = analyse(net, k=k, comm=PETSc.COMM_SELF, full=full)
-    return mode_panels(net, modes, mech)
+    return analyse(net, k=k, comm=PETSc.COMM_SELF, full=full)
