@@ -21,7 +21,9 @@ A proposal removes a present bond, re-adds a removed one, or swaps the two,
 each with probability 1/3 (``moves > 1``: that many uniformly random toggles).
 Metropolis on ΔE at temperature T; ``T_{t+1} = α T_t`` from ``T0`` down to ``Tf``,
 ``max(lk, lk_per_bond · n_bonds)`` proposals per temperature; the anneal stops
-early once FROZEN_STEPS temperatures in a row accepted nothing. Proposals that
+early once FROZEN_STEPS temperatures in a row accepted nothing. Last, from the
+answer, removed bonds are re-added one at a time while the target stays met
+(a zero-temperature descent in the number of removals; trajectory T = 0). Proposals that
 break a constraint (:mod:`hpcnet.anneal.constraints`) or make the network
 floppy are rejected without computing ν, and those Metropolis would accept are
 then rejected if below the guard (a_min is computed for those only); ν and a_min come from
@@ -219,7 +221,7 @@ class ChainState:
     best_mask: np.ndarray  # the answer so far
     best: np.ndarray  # ν, ν_x, ν_y, E₀, a_min of the answer so far
     rng_state: str  # JSON of rng.bit_generator.state
-    phase: str = "greedy"  # "greedy", then (method "sa") "anneal"
+    phase: str = "greedy"  # "greedy", then (method "sa") "anneal" and "polish"
     anneal_start: int = 0  # the step at which the anneal phase began
     mu: float = 0.0  # energy unit of the anneal phase while the target is unmet (μ)
     trajectory: dict = field(default_factory=dict)
@@ -574,7 +576,7 @@ def _run_anneal(chain: _Chain, on_step) -> None:
     s = chain.s
     n_steps = chain.anneal_start + s.n_steps
     lk = s.proposals_per_temperature(chain.net.n_bonds)
-    while chain.step < n_steps and chain.status == "running":
+    while chain.phase == "anneal":
         T = s.temperature(chain.step - chain.anneal_start)
         accepted = 0
         for _ in range(lk):
@@ -596,9 +598,33 @@ def _run_anneal(chain: _Chain, on_step) -> None:
         recent = chain.trajectory["acceptance"][-FROZEN_STEPS:]
         frozen = chain.step - chain.anneal_start >= FROZEN_STEPS and not any(recent)
         if chain.step >= n_steps or frozen:
-            chain.status = "done"
+            chain.phase = "polish"
         if on_step is not None:
             on_step(chain.info(n_steps, T, accepted / lk), chain.state())
+
+
+def _run_polish(chain: _Chain, on_step) -> None:
+    """From the answer, re-add removed bonds (in index order, pass after pass) while the
+    state still meets the target: a zero-temperature descent in the number of removals."""
+    ev = chain.ev
+    if chain.reached():
+        back = np.flatnonzero(ev.mask != chain.best_mask)
+        if len(back):
+            chain.accept(back)  # to the answer (rigid: it was accepted before)
+    changed = chain.reached()
+    while changed:
+        changed = False
+        for b in np.flatnonzero(~ev.mask).tolist():
+            chain.n_proposals += 1
+            trial = ev.evaluate(np.array([b]))
+            if not trial.floppy and chain.meets(trial):
+                chain.accept(np.array([b]))
+                chain.step += 1
+                chain.record(0.0, 1.0)
+                changed = True
+                if on_step is not None:
+                    on_step(chain.info(chain.step + 1, 0.0, 1.0), chain.state())
+    chain.status = "done"
 
 
 def run_chain(net: Network, settings: AnnealSettings, rng: np.random.Generator, *,
@@ -633,6 +659,8 @@ def run_chain(net: Network, settings: AnnealSettings, rng: np.random.Generator, 
                 chain.start_anneal()
         if chain.phase == "anneal" and chain.status == "running":
             _run_anneal(chain, on_step)
+        if chain.phase == "polish" and chain.status == "running":
+            _run_polish(chain, on_step)
         return chain.result()
     finally:
         chain.ev.destroy()
