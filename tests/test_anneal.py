@@ -237,22 +237,27 @@ def test_same_seed_same_chain_other_seed_other_chain():
     c = run_chain(net, SHORT, np.random.default_rng(8))
     assert_same(a, b)
     assert not np.array_equal(a.trajectory["nu"], c.trajectory["nu"])
-    greedy_steps = int(np.sum(np.isnan(a.trajectory["T"])))
-    assert greedy_steps > 0 and np.all(np.isnan(a.trajectory["T"][:greedy_steps]))
-    assert len(a.trajectory["T"]) == greedy_steps + SHORT.n_steps
-    assert all(len(v) == len(a.trajectory["T"]) for v in a.trajectory.values())
+    T = a.trajectory["T"]
+    greedy_steps = int(np.sum(np.isnan(T)))  # then the anneal (T > 0), then the polish (T = 0)
+    assert greedy_steps > 0 and np.all(np.isnan(T[:greedy_steps]))
+    anneal = T[greedy_steps:][T[greedy_steps:] > 0]
+    assert np.array_equal(anneal, [SHORT.temperature(t) for t in range(len(anneal))])
+    assert 3 <= len(anneal) <= SHORT.n_steps and np.all(T[greedy_steps + len(anneal):] == 0)
+    assert all(len(v) == len(T) for v in a.trajectory.values())
 
 
 class Stop(Exception):
     pass
 
 
-@pytest.mark.parametrize("via, phase", [("npz", "greedy"), ("npz", "anneal"), ("h5", "anneal")])
+@pytest.mark.parametrize("via, phase", [("npz", "greedy"), ("npz", "anneal"), ("h5", "anneal"),
+                                        ("npz", "polish")])
 def test_resume_is_bit_identical(tmp_path, via, phase):
     net = network("delaunay", 8)
     whole = run_chain(net, SHORT, np.random.default_rng(11))
-    greedy_steps = int(np.sum(np.isnan(whole.trajectory["T"])))
-    at = 2 if phase == "greedy" else greedy_steps + 3
+    T = whole.trajectory["T"]
+    at = {"greedy": 2, "anneal": int(np.sum(np.isnan(T))) + 3,
+          "polish": int(np.sum(T != 0))}[phase]  # polish: the anneal's last step
     saved = {}
 
     def interrupt(info, state):

@@ -21,7 +21,9 @@ A proposal removes a present bond, re-adds a removed one, or swaps the two,
 each with probability 1/3 (``moves > 1``: that many uniformly random toggles).
 Metropolis on ΔE at temperature T; ``T_{t+1} = α T_t`` from ``T0`` down to ``Tf``,
 ``max(lk, lk_per_bond · n_bonds)`` proposals per temperature; the anneal stops
-early once FROZEN_STEPS temperatures in a row accepted nothing. Proposals that
+early once FROZEN_STEPS temperatures in a row accepted nothing. Last, from the
+answer, removed bonds are re-added one at a time while the target stays met
+(a zero-temperature descent in the number of removals; trajectory T = 0). Proposals that
 break a constraint (:mod:`hpcnet.anneal.constraints`) or make the network
 floppy are rejected without computing ν, and those Metropolis would accept are
 then rejected if below the guard (a_min is computed for those only); ν and a_min come from
@@ -235,7 +237,7 @@ class ChainState:
     best_mask: np.ndarray  # the answer so far
     best: np.ndarray  # ν, ν_x, ν_y, E₀, a_min of the answer so far
     rng_state: str  # JSON of rng.bit_generator.state
-    phase: str = "greedy"  # "greedy", then (method "sa") "anneal"
+    phase: str = "greedy"  # "greedy", then (method "sa") "anneal" and "polish"
     anneal_start: int = 0  # the step at which the anneal phase began
     mu: float = 0.0  # energy unit of the anneal phase while the target is unmet (μ)
     trajectory: dict = field(default_factory=dict)
@@ -502,17 +504,32 @@ class _Chain:
             self.path[key].append(value)
         self.path["masks"].append(mask.copy())
 
-    def answer_path(self) -> dict:
-        """The path from the initial network to the answer (see the module docstring)."""
-        path = {k: v[: self.answer_at] for k, v in self.path.items()}
+    def _path_to_answer(self) -> dict[str, list]:
+        """The snapshots up to the answer, ending with the answer itself."""
+        path = {k: list(v[: self.answer_at]) for k, v in self.path.items()}
         if not np.array_equal(path["masks"][-1], self.best_mask):
             b = self.best
             for key, value in zip(PATH_FIELDS, (self.answer_step, self.answer_temperature, b[0],
                                                 b[1], b[2], b[4], int(self.best_mask.sum())),
                                   strict=True):
-                path[key] = [*path[key], value]
-            path["masks"] = [*path["masks"], self.best_mask.copy()]
-        return _path_arrays(path)
+                path[key].append(value)
+            path["masks"].append(self.best_mask.copy())
+        return path
+
+    def answer_path(self) -> dict:
+        """The path from the initial network to the answer (see the module docstring)."""
+        return _path_arrays(self._path_to_answer())
+
+    def return_to_answer(self) -> None:
+        """Move to the answer, the path cut back to end there (the polish starts from it)."""
+        back = np.flatnonzero(self.ev.mask != self.best_mask)
+        if not len(back):
+            return
+        self.path = self._path_to_answer()
+        self.answer_at = len(self.path["nu"])
+        self.ev.accept(back)  # rigid and guarded: it was accepted before
+        self.n_accepted += 1
+        self.e_cur = self.energy(self.ev.current, self.ev.mask)
 
     def record(self, temperature: float, acceptance: float) -> None:
         cur = self.ev.current
@@ -645,7 +662,7 @@ def _run_anneal(chain: _Chain, on_step) -> None:
     s = chain.s
     n_steps = chain.anneal_start + s.n_steps
     lk = s.proposals_per_temperature(chain.net.n_bonds)
-    while chain.step < n_steps and chain.status == "running":
+    while chain.phase == "anneal":
         T = chain.temperature = s.temperature(chain.step - chain.anneal_start)
         accepted = 0
         for _ in range(lk):
@@ -667,9 +684,32 @@ def _run_anneal(chain: _Chain, on_step) -> None:
         recent = chain.trajectory["acceptance"][-FROZEN_STEPS:]
         frozen = chain.step - chain.anneal_start >= FROZEN_STEPS and not any(recent)
         if chain.step >= n_steps or frozen:
-            chain.status = "done"
+            chain.phase = "polish"
         if on_step is not None:
             on_step(chain.info(n_steps, T, accepted / lk), chain.state())
+
+
+def _run_polish(chain: _Chain, on_step) -> None:
+    """From the answer, re-add removed bonds (in index order, pass after pass) while the
+    state still meets the target: a zero-temperature descent in the number of removals."""
+    ev = chain.ev
+    chain.temperature = 0.0
+    if chain.reached():
+        chain.return_to_answer()
+    changed = chain.reached()
+    while changed:
+        changed = False
+        for b in np.flatnonzero(~ev.mask).tolist():
+            chain.n_proposals += 1
+            trial = ev.evaluate(np.array([b]))
+            if not trial.floppy and chain.meets(trial):
+                chain.accept(np.array([b]))
+                chain.step += 1
+                chain.record(0.0, 1.0)
+                changed = True
+                if on_step is not None:
+                    on_step(chain.info(chain.step + 1, 0.0, 1.0), chain.state())
+    chain.status = "done"
 
 
 def run_chain(net: Network, settings: AnnealSettings, rng: np.random.Generator, *,
@@ -704,6 +744,8 @@ def run_chain(net: Network, settings: AnnealSettings, rng: np.random.Generator, 
                 chain.start_anneal()
         if chain.phase == "anneal" and chain.status == "running":
             _run_anneal(chain, on_step)
+        if chain.phase == "polish" and chain.status == "running":
+            _run_polish(chain, on_step)
         return chain.result()
     finally:
         chain.ev.destroy()
