@@ -78,23 +78,24 @@ def parse_floats(text: str, what: str = "targets") -> list[float]:
     return list(dict.fromkeys(values))
 
 
+def _parse_names(text: str, allowed, what: str) -> list[str]:
+    """'a,b' -> ['a', 'b'] (order kept, duplicates removed), each one of ``allowed``."""
+    names = [n.strip() for n in str(text).split(",") if n.strip()]
+    unknown = [n for n in names if n not in allowed]
+    if unknown or not names:
+        raise HpcnetError(f"unknown {what}(s) {', '.join(unknown) or '(none)'}: "
+                          f"choose from {', '.join(allowed)}")
+    return list(dict.fromkeys(names))
+
+
 def parse_kinds(text: str) -> list[str]:
-    kinds = [k.strip() for k in str(text).split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in KINDS]
-    if unknown or not kinds:
-        raise HpcnetError(f"unknown kind(s) {', '.join(unknown) or '(none)'}: "
-                          f"choose from {', '.join(KINDS)}")
-    return list(dict.fromkeys(kinds))
+    """'tri,delaunay' -> ['tri', 'delaunay']."""
+    return _parse_names(text, KINDS, "kind")
 
 
 def parse_methods(text: str) -> list[str]:
-    """'sa,greedy' -> ['sa', 'greedy'] (order kept, duplicates removed)."""
-    methods = [m.strip() for m in str(text).split(",") if m.strip()]
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise HpcnetError(f"unknown method(s) {', '.join(unknown) or '(none)'}: "
-                          f"choose from {', '.join(METHODS)}")
-    return list(dict.fromkeys(methods))
+    """'sa,greedy' -> ['sa', 'greedy']."""
+    return _parse_names(text, METHODS, "method")
 
 
 def task_table(kinds, sizes, seeds, targets, methods=("sa",),
