@@ -14,6 +14,7 @@ import torch
 import torch.multiprocessing as mp
 from mpi4py import MPI
 
+from hpcnet.analysis.training_runs import load_run
 from hpcnet.errors import HpcnetError
 from hpcnet.learn.dataset import DatasetSettings, LearnDataset, build_dataset
 from hpcnet.learn.models import InputSpec, Surrogate
@@ -136,7 +137,16 @@ def test_material_training_and_the_training_domain(dataset, tmp_path):
         stored_low = ds.network(low), float(ds.a_min[low])
     assert all(material[i] for k in ("train", "val") for i in split[k])
     assert len(split["test"]) == 6 and not all(material[i] for i in split["test"])
-    assert json.loads((run / "test.json").read_text())["labels"] == "material"
+    result = json.loads((run / "test.json").read_text())
+    assert result["labels"] == "material"
+    scores = load_run(run).test_scores()  # the run directory's reader agrees with test.json
+    assert scores["material"]["r2"] == pytest.approx(result["test_material_r2"], rel=1e-5)
+    assert scores["all"]["rmse"] == pytest.approx(result["test_rmse"], rel=1e-5)
+    def flat(bands):
+        return [b[g][k] for b in bands for g in ("all", "material") for k in ("n", "rmse", "r2")]
+
+    assert flat(scores["bands"]) == pytest.approx(flat(result["test_bands"]), rel=1e-5,
+                                                 nan_ok=True)
 
     predictor = Predictor(run, "cpu")
     lo, hi = predictor.train_domain["nu"]

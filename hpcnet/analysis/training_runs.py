@@ -37,6 +37,7 @@ from hpcnet.learn.run_dir import (
     SPLITS,
     TEST,
 )
+from hpcnet.mechanics.strain import MATERIAL_FLOOR
 
 TEST_KEYS = {"test_rmse", "test_r2"}
 #: Distortion bands (LO < r <= HI) of the split scores: bonds cross from r = 0.5 on.
@@ -113,6 +114,8 @@ class TrainingRun:
         test.json: test_rmse, test_r2, n_test, best_epoch, train_seconds, ...
     predictions : SplitPredictions or None
         test_predictions.csv.
+    settings_file : dict
+        settings.json as a whole (dataset settings and launch included).
     """
 
     path: Path
@@ -125,6 +128,7 @@ class TrainingRun:
     history: list[dict[str, float]]
     test: dict | None
     predictions: SplitPredictions | None
+    settings_file: dict
 
     @property
     def label(self) -> str:
@@ -142,6 +146,19 @@ class TrainingRun:
         if self.test is not None and "train_seconds" in self.test:
             return float(self.test["train_seconds"])
         return float(sum(h["seconds"] for h in self.history))
+
+    @property
+    def material_floor(self) -> float:
+        """The dataset's material floor on a_min (the default for older datasets)."""
+        return float((self.settings_file.get("dataset_settings") or {}).get(
+            "material_floor", MATERIAL_FLOOR))
+
+    def test_scores(self) -> dict:
+        """:func:`split_scores` of the test predictions (material: a_min >= the floor)."""
+        pred = require_predictions(self)
+        with np.errstate(invalid="ignore"):
+            material = pred.a_min >= self.material_floor
+        return split_scores(pred.nu_pred, pred.nu, pred.distortion, material)
 
     def column(self, key: str) -> np.ndarray:
         """One metric over the finished epochs (e.g. ``val_rmse``)."""
@@ -182,7 +199,7 @@ def load_run(run_dir) -> TrainingRun:
         dataset_size=int(count) if isinstance(count, int) else None,
         split_counts=_split_counts(path / SPLIT),
         history=_history(path / METRICS), test=test,
-        predictions=_predictions(path / PREDICTIONS))
+        predictions=_predictions(path / PREDICTIONS), settings_file=info)
 
 
 def _read_json(path: Path):
