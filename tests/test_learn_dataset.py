@@ -47,6 +47,9 @@ def test_samples_hold_the_network_its_matrix_and_its_labels(tmp_path):
             assert np.array_equal(ds.matrix(i), stiffness_matrix(net).toarray().astype(np.float32))
             res = poisson_ratio(stored)
             assert (ds.nu[i], ds.nu_x[i], ds.nu_y[i]) == (res.nu, res.nu_x, res.nu_y)
+            for name in dsmod.CHECK_FIELDS:  # the material check of every label
+                assert ds.check[name][i] == getattr(res, name), name
+            assert ds.material[i] == (res.a_min >= 0.5)
             assert ds.has_image[i] == (r <= 0.45)
             if ds.has_image[i]:
                 assert np.array_equal(ds.image(i), render(net, SETTINGS.render))
@@ -95,6 +98,33 @@ def test_floppy_samples_are_kept_without_labels_and_left_out(tmp_path, monkeypat
     with LearnDataset(tmp_path / "ds.h5") as ds:
         assert ds.status[2] == -1 and np.isnan(ds.nu[2]) and 2 not in ds.usable()
         assert np.isfinite(np.delete(ds.nu, 2)).all() and len(ds.usable()) == 7
+
+
+def test_non_material_labels_are_flagged_or_omitted(tmp_path):
+    flagged = DatasetSettings(kind="tri", size=5, count=8, seed=3, material_floor=0.8)
+    omitted = DatasetSettings(kind="tri", size=5, count=8, seed=3, material_floor=0.8,
+                              non_material="omit")
+    build_dataset(flagged, tmp_path / "flag.h5", MPI.COMM_SELF)
+    report = build_dataset(omitted, tmp_path / "omit.h5", MPI.COMM_SELF)
+    with LearnDataset(tmp_path / "flag.h5") as a, LearnDataset(tmp_path / "omit.h5") as b:
+        low = a.a_min < 0.8
+        assert 0 < low.sum() < 8  # both cases occur with this seed and floor
+        assert np.array_equal(a.material, ~low) and len(a.usable()) == 8
+        assert report.omitted == low.sum() and report.labelled == 8
+        assert np.array_equal(b.status, np.where(low, dsmod.OMITTED, dsmod.LABELLED))
+        assert np.array_equal(b.usable(), np.flatnonzero(~low))
+        assert np.array_equal(a.nu, b.nu) and np.array_equal(a.a_min, b.a_min)  # labels kept
+        assert b.settings.non_material == "omit" and b.settings.material_floor == 0.8
+    out = run_cli("dataset", "--kind", "tri", "-L", "5", "-n", "8", "--seed", "3",
+                  "--material-floor", "0.8", "--non-material", "omit", "-o",
+                  tmp_path / "cli.h5").stdout
+    assert f"({low.sum()} non-material omitted)" in out
+    with h5py.File(tmp_path / "cli.h5", "r") as fh:
+        assert '"non_material": "omit"' in fh.attrs["settings"]
+        assert np.array_equal(fh["samples/status"][()], b.status)
+    proc = run_cli("dataset", "--kind", "tri", "-L", "5", "-n", "8", "--material-floor", "2",
+                   "-o", tmp_path / "x.h5", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
 def test_other_settings_on_an_existing_file_are_refused(tmp_path):

@@ -14,22 +14,28 @@ import torch
 import torch.multiprocessing as mp
 from mpi4py import MPI
 
+from hpcnet.analysis.training_runs import load_run
 from hpcnet.errors import HpcnetError
 from hpcnet.learn.dataset import DatasetSettings, LearnDataset, build_dataset
 from hpcnet.learn.models import InputSpec, Surrogate
+from hpcnet.learn.predict import Predictor
 from hpcnet.learn.render import RenderSettings
 from hpcnet.learn.run_dir import TrainSettings
 from hpcnet.learn.train import load_checkpoint, train
+from hpcnet.network import Network
 from tests.support import ddp_worker, helpers
 from tests.support.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    """30 tri networks of 6×6 nodes (72×72 matrices) with 32-pixel images."""
+    """30 tri networks of 6×6 nodes (72×72 matrices) with 32-pixel images.
+
+    A material floor of 0.8 makes some labels non-material at this size.
+    """
     path = tmp_path_factory.mktemp("learn") / "ds.h5"
     settings = DatasetSettings(kind="tri", size=6, count=30, seed=11, images=True,
-                               render=RenderSettings(size=32))
+                               render=RenderSettings(size=32), material_floor=0.8)
     build_dataset(settings, path, MPI.COMM_SELF)
     return path
 
@@ -85,6 +91,19 @@ def test_alexnet_trains_resumes_and_predicts(dataset, alexnet_run, tmp_path):
     assert result["test_rmse"] == pytest.approx(np.sqrt(np.mean((pred - nu) ** 2)), rel=1e-6)
     r2 = 1 - np.sum((pred - nu) ** 2) / np.sum((nu.mean() - nu) ** 2)
     assert result["test_r2"] == pytest.approx(r2, rel=1e-6, abs=1e-9)
+    # ... and on the material labels alone (a_min >= the dataset's floor), and by band
+    with LearnDataset(dataset) as ds:
+        idx = np.array([t[0] for t in table])
+        mat, r = ds.a_min[idx] >= 0.8, ds.distortion[idx]
+    assert 0 < mat.sum() < len(mat)
+    err = (pred - nu)[mat]
+    assert result["n_test_material"] == mat.sum()
+    assert result["test_material_rmse"] == pytest.approx(np.sqrt(np.mean(err ** 2)), rel=1e-6)
+    assert result["test_material_r2"] == pytest.approx(
+        1 - np.sum(err ** 2) / np.sum((nu[mat] - nu[mat].mean()) ** 2), rel=1e-6, abs=1e-9)
+    bands = result["test_bands"]
+    assert sum(b["all"]["n"] for b in bands) == len(nu)
+    assert bands[0]["material"]["n"] == np.sum(mat & (r <= bands[0]["hi"]))
 
     # predict reads network files and gives the test predictions of the same networks
     files = []
@@ -95,6 +114,7 @@ def test_alexnet_trains_resumes_and_predicts(dataset, alexnet_run, tmp_path):
     lines = run_cli("predict", run, *files, "--json", "--batch-size", "2").stdout.splitlines()
     got = [json.loads(line)["nu_pred"] for line in lines]
     assert got == pytest.approx([t[2] for t in table[:3]], abs=1e-5)
+    assert [json.loads(line)["outside_training"] for line in lines] == [[], [], []]
 
     # rerunning with more epochs resumes after epoch 3
     # rerunning with more epochs resumes after epoch 2; other settings are refused
@@ -104,6 +124,46 @@ def test_alexnet_trains_resumes_and_predicts(dataset, alexnet_run, tmp_path):
     refused = run_cli(*_train_args(dataset, run, "--epochs", "3", "--seed", "1"), check=False)
     assert refused.returncode == 1 and "--force" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_material_training_and_the_training_domain(dataset, tmp_path):
+    run = tmp_path / "mat"
+    run_cli(*_train_args(dataset, run, "--epochs", "1", "--labels", "material"))
+    split = json.loads((run / "split.json").read_text())
+    with LearnDataset(dataset) as ds:
+        material = ds.material
+        net = ds.network(int(split["test"][0]))
+        low = next(i for i in range(len(ds)) if not material[i])
+        stored_low = ds.network(low), float(ds.a_min[low])
+    assert all(material[i] for k in ("train", "val") for i in split[k])
+    assert len(split["test"]) == 6 and not all(material[i] for i in split["test"])
+    result = json.loads((run / "test.json").read_text())
+    assert result["labels"] == "material"
+    scores = load_run(run).test_scores()  # the run directory's reader agrees with test.json
+    assert scores["material"]["r2"] == pytest.approx(result["test_material_r2"], rel=1e-5)
+    assert scores["all"]["rmse"] == pytest.approx(result["test_rmse"], rel=1e-5)
+    def flat(bands):
+        return [b[g][k] for b in bands for g in ("all", "material") for k in ("n", "rmse", "r2")]
+
+    assert flat(scores["bands"]) == pytest.approx(flat(result["test_bands"]), rel=1e-5,
+                                                 nan_ok=True)
+
+    predictor = Predictor(run, "cpu")
+    lo, hi = predictor.train_domain["nu"]
+    assert predictor.outside_training(net, (lo + hi) / 2) == []
+    reasons = predictor.outside_training(net, hi + 0.1, a_min=0.1)
+    assert len(reasons) == 2 and "outside the training labels' range" in reasons[0]
+    assert "below the material floor 0.8" in reasons[1]
+    other = Network.from_arrays(net.positions, net.bonds, net.boundary, net.stiffness,
+                                kind="delaunay", size=7, params={"distortion": 0.99})
+    reasons = predictor.outside_training(other, (lo + hi) / 2)
+    assert [r.split(" ")[0] for r in reasons] == ["kind", "size", "distortion"]
+    path = tmp_path / "low.h5"
+    stored_low[0].save(path)
+    line = json.loads(run_cli("predict", run, path, "--json", "--check-material").stdout)
+    assert line["a_min"] == pytest.approx(stored_low[1], rel=1e-9)
+    assert any("material floor" in r for r in line["outside_training"])
+    assert "outside training:" in run_cli("predict", run, path, "--check-material").stdout
 
 
 def test_resnet_trains_on_images_and_predicts(dataset, tmp_path):

@@ -9,12 +9,17 @@ named in :mod:`hpcnet.learn.run_dir`; this module reads
 * ``split.json``: the train/val/test sample indices (optional);
 * ``metrics.json``: one entry per finished epoch (absent before the first);
 * ``test.json`` and ``test_predictions.csv``: the best model on the test split.
+
+:func:`split_scores` scores predictions on all labels and on the material ones
+(a_min at or above the dataset's floor), whole and by distortion band: what
+test.json and ``scripts/learn_compare.py`` report.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +27,7 @@ import numpy as np
 
 from hpcnet.errors import HpcnetError
 from hpcnet.learn.run_dir import (
+    LEGACY_PREDICTION_COLUMNS,
     METRICS,
     PREDICTION_COLUMNS,
     PREDICTIONS,
@@ -31,8 +37,43 @@ from hpcnet.learn.run_dir import (
     SPLITS,
     TEST,
 )
+from hpcnet.mechanics.strain import MATERIAL_FLOOR
 
 TEST_KEYS = {"test_rmse", "test_r2"}
+#: Distortion bands (LO < r <= HI) of the split scores: bonds cross from r = 0.5 on.
+BANDS = ((0.0, 0.45), (0.45, 0.85), (0.85, 1.0))
+
+
+def regression_scores(pred, nu) -> dict:
+    """n, RMSE and R² (paper Methods: 1 − SSE/SST) of predictions ``pred`` of ``nu``."""
+    pred, nu = np.asarray(pred, dtype=np.float64), np.asarray(nu, dtype=np.float64)
+    if len(nu) == 0:
+        return {"n": 0, "rmse": math.nan, "r2": math.nan}
+    sse = float(np.sum((pred - nu) ** 2))
+    sst = float(np.sum((nu - nu.mean()) ** 2))
+    return {"n": len(nu), "rmse": math.sqrt(sse / len(nu)),
+            "r2": 1.0 - sse / sst if sst > 0 else math.nan}
+
+
+def split_scores(pred, nu, distortion, material, bands=BANDS) -> dict:
+    """Scores on all labels and on the material ones, whole and per distortion band.
+
+    ``material`` is a boolean array (False where unknown). Returns ``{"all": s,
+    "material": s, "bands": [{"lo", "hi", "all": s, "material": s}, ...]}`` with
+    ``s`` as from :func:`regression_scores`; bands are left out for samples
+    without a distortion (NaN).
+    """
+    pred, nu, r = (np.asarray(a, dtype=np.float64) for a in (pred, nu, distortion))
+    material = np.asarray(material, dtype=bool)
+
+    def both(sel):
+        return {"all": regression_scores(pred[sel], nu[sel]),
+                "material": regression_scores(pred[sel & material], nu[sel & material])}
+
+    out = both(np.ones(len(nu), dtype=bool))
+    out["bands"] = [{"lo": lo, "hi": hi, **both((r > lo) & (r <= hi))} for lo, hi in bands
+                    if np.any(np.isfinite(r))]
+    return out
 
 
 @dataclass(frozen=True)
@@ -43,6 +84,7 @@ class SplitPredictions:
     distortion: np.ndarray
     nu: np.ndarray
     nu_pred: np.ndarray
+    a_min: np.ndarray  # NaN where not recorded (runs before the material check)
 
 
 @dataclass(frozen=True)
@@ -72,6 +114,8 @@ class TrainingRun:
         test.json: test_rmse, test_r2, n_test, best_epoch, train_seconds, ...
     predictions : SplitPredictions or None
         test_predictions.csv.
+    settings_file : dict
+        settings.json as a whole (dataset settings and launch included).
     """
 
     path: Path
@@ -84,6 +128,7 @@ class TrainingRun:
     history: list[dict[str, float]]
     test: dict | None
     predictions: SplitPredictions | None
+    settings_file: dict
 
     @property
     def label(self) -> str:
@@ -101,6 +146,19 @@ class TrainingRun:
         if self.test is not None and "train_seconds" in self.test:
             return float(self.test["train_seconds"])
         return float(sum(h["seconds"] for h in self.history))
+
+    @property
+    def material_floor(self) -> float:
+        """The dataset's material floor on a_min (the default for older datasets)."""
+        return float((self.settings_file.get("dataset_settings") or {}).get(
+            "material_floor", MATERIAL_FLOOR))
+
+    def test_scores(self) -> dict:
+        """:func:`split_scores` of the test predictions (material: a_min >= the floor)."""
+        pred = require_predictions(self)
+        with np.errstate(invalid="ignore"):
+            material = pred.a_min >= self.material_floor
+        return split_scores(pred.nu_pred, pred.nu, pred.distortion, material)
 
     def column(self, key: str) -> np.ndarray:
         """One metric over the finished epochs (e.g. ``val_rmse``)."""
@@ -141,7 +199,7 @@ def load_run(run_dir) -> TrainingRun:
         dataset_size=int(count) if isinstance(count, int) else None,
         split_counts=_split_counts(path / SPLIT),
         history=_history(path / METRICS), test=test,
-        predictions=_predictions(path / PREDICTIONS))
+        predictions=_predictions(path / PREDICTIONS), settings_file=info)
 
 
 def _read_json(path: Path):
@@ -185,13 +243,15 @@ def _predictions(path: Path) -> SplitPredictions | None:
             rows = [[float(v) for v in row] for row in reader if row]
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise HpcnetError(f"{path}: cannot read predictions ({exc})") from None
-    if header != PREDICTION_COLUMNS or any(len(r) != len(header) for r in rows):
+    if (header not in (PREDICTION_COLUMNS, LEGACY_PREDICTION_COLUMNS)
+            or any(len(r) != len(header) for r in rows)):
         raise HpcnetError(f"{path}: expected columns {','.join(PREDICTION_COLUMNS)}")
-    table = np.array(rows, dtype=float).reshape(-1, len(PREDICTION_COLUMNS))
-    if not np.all(np.isfinite(table)) or np.any(table[:, 0] != np.round(table[:, 0])):
+    table = np.array(rows, dtype=float).reshape(-1, len(header))
+    if not np.all(np.isfinite(table[:, :4])) or np.any(table[:, 0] != np.round(table[:, 0])):
         raise HpcnetError(f"{path}: non-finite values or non-integer sample indices")
+    a_min = table[:, 4] if len(header) > 4 else np.full(len(table), np.nan)
     return SplitPredictions(index=table[:, 0].astype(np.int64), distortion=table[:, 1],
-                           nu=table[:, 2], nu_pred=table[:, 3])
+                           nu=table[:, 2], nu_pred=table[:, 3], a_min=a_min)
 
 
 def require_predictions(run: TrainingRun) -> SplitPredictions:

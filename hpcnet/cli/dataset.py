@@ -10,6 +10,8 @@ import click
 from hpcnet.cli.common import mpi_world
 from hpcnet.cli.options import FILE, force_option
 from hpcnet.generators import KINDS
+from hpcnet.learn.dataset import NON_MATERIAL  # imports neither h5py nor PETSc
+from hpcnet.mechanics.strain import MATERIAL_FLOOR
 
 
 class RangeType(click.ParamType):
@@ -67,16 +69,25 @@ class ImagesType(click.ParamType):
               help="Image width and height in pixels.")
 @click.option("--line-width", type=click.FloatRange(min=0.25), default=1.0,
               help="Bond width in image pixels.")
+@click.option("--material-floor", type=click.FloatRange(0, 1), default=MATERIAL_FLOOR,
+              show_default=True,
+              help="A label is a material's when the smaller affine fraction of its two "
+                   "responses (a_min) reaches this floor; below it, a near-mechanism.")
+@click.option("--non-material", type=click.Choice(NON_MATERIAL), default="flag",
+              show_default=True,
+              help="'flag': keep non-material labels (a_min is stored with every label); "
+                   "'omit': store them with status -2, left out of training.")
 @click.option("-o", "--output", type=FILE, required=True,
               help="Dataset file (.h5); written as OUTPUT.part until complete.")
 @force_option("Start over: discard an existing OUTPUT or unfinished OUTPUT.part.")
 def command(kind, size, count, anneal_files, masks, distortion, seed, images, image_size,
-            line_width, output, force):
+            line_width, material_floor, non_material, output, force):
     """Generate COUNT networks, label them (nu, nu_x, nu_y) and store them for training.
 
     Each sample holds the dynamical matrix (float32, 2N×2N, node order as
     generated), the network itself (positions, bonds, boundary sets), its
-    parameters and, with --images, a rendered image. Run under
+    parameters, its labels with their material check (affine fractions, a_min,
+    boundary nu) and, with --images, a rendered image. Run under
     `mpirun -n P`: ranks share the samples and write one parallel HDF5 file.
     The contents depend on the options only, not on P. Rerunning the same
     command after an interruption resumes it. With --from-anneal the samples
@@ -97,7 +108,8 @@ def command(kind, size, count, anneal_files, masks, distortion, seed, images, im
     settings = DatasetSettings(
         kind=kind, size=size, count=count, seed=seed, distortion=distortion,
         images=images != "none", image_distortion=images if isinstance(images, tuple) else None,
-        render=RenderSettings(size=image_size, line_width=line_width), **anneal,
+        render=RenderSettings(size=image_size, line_width=line_width),
+        material_floor=material_floor, non_material=non_material, **anneal,
     )
     from hpcnet.tools.petsc_env import petsc_session
 
@@ -110,8 +122,11 @@ def command(kind, size, count, anneal_files, masks, distortion, seed, images, im
         click.echo(f"{output}: already complete ({count} samples); nothing to do")
         return
     resumed = f", {report.resumed} done before (resumed)" if report.resumed else ""
-    click.echo(f"{output}: {report.labelled} samples labelled, {report.floppy} floppy "
-               f"(no nu){resumed}, {comm.size} rank(s), {time.perf_counter() - start:.1f} s")
+    omitted = (f" ({report.omitted} non-material omitted)"
+               if settings.non_material == "omit" else "")
+    click.echo(f"{output}: {report.labelled} samples labelled{omitted}, {report.floppy} "
+               f"floppy (no nu){resumed}, {comm.size} rank(s), "
+               f"{time.perf_counter() - start:.1f} s")
 
 
 def _anneal_source(files, masks, kind, size, count, distortion, images):

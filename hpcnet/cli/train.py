@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from hpcnet.cli.options import DIRECTORY, FILE, force_option, settings_options
-from hpcnet.learn.run_dir import DEVICES, MODELS, TrainSettings
+from hpcnet.learn.run_dir import DEVICES, LABELS, MODELS, TrainSettings
 
 
 class MatrixSizeType(click.ParamType):
@@ -40,6 +40,8 @@ TRAIN_HELP = {
     "device": "'auto': this process's GPU when there is one, else the CPU.",
     "amp": "Mixed precision on GPUs (bfloat16, or float16 with loss scaling).",
     "workers": "DataLoader worker processes per training process.",
+    "labels": "Train and validate on 'all' labels or only 'material' ones (a_min at or "
+              "above the dataset's floor); the test split keeps all and is scored both ways.",
 }
 TRAIN_TYPES = {
     "model": click.Choice(MODELS), "device": click.Choice(DEVICES),
@@ -47,7 +49,7 @@ TRAIN_TYPES = {
     "lr": click.FloatRange(min=0, min_open=True), "weight_decay": click.FloatRange(min=0),
     "dropout": click.FloatRange(0, 1, max_open=True), "matrix_size": MatrixSizeType(),
     "seed": click.IntRange(min=0), "split_seed": click.IntRange(min=0),
-    "workers": click.IntRange(min=0),
+    "workers": click.IntRange(min=0), "labels": click.Choice(LABELS),
 }
 
 
@@ -75,5 +77,6 @@ def command(dataset, run_dir, force, **options):
     if launch_env()[0] == 0:
         click.echo(f"{run_dir}: {settings.model}, best epoch {result['best_epoch']}/"
                    f"{result['epochs']}: test RMSE {result['test_rmse']:.4f}, R² "
-                   f"{result['test_r2']:.4f} ({result['n_test']} samples), training "
-                   f"{result['train_seconds']:.0f} s")
+                   f"{result['test_r2']:.4f} ({result['n_test']} samples); material: RMSE "
+                   f"{result['test_material_rmse']:.4f}, R² {result['test_material_r2']:.4f} "
+                   f"({result['n_test_material']}); training {result['train_seconds']:.0f} s")

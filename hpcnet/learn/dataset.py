@@ -7,10 +7,19 @@ round-robin, label them with a PETSc solve on ``COMM_SELF`` (ν, ν_x, ν_y) and
 write their own rows independently; a per-sample ``status`` is written last, so
 an interrupted build resumes where it stopped.
 
+Every label comes with its material check (docs/physics.md, "Material
+response"): the affine fractions of the two responses, their minimum
+``a_min`` and the boundary Poisson's ratios. A label is *material* when
+``a_min >= material_floor``; ``non_material='omit'`` gives the others status
+-2 (labels kept, left out of training), ``'flag'`` keeps them usable.
+
 Layout (every array has one row per sample; ``N`` nodes, ``M = 3N`` bond slots)::
 
-    /samples/status      (n,)        int8     0 pending, 1 labelled, -1 floppy (no ν)
-    /samples/nu, nu_x, nu_y (n,)     float64  Poisson's ratios (NaN unless status 1)
+    /samples/status      (n,)        int8     0 pending, 1 labelled, -1 floppy (no ν),
+                                              -2 labelled but omitted (non-material)
+    /samples/nu, nu_x, nu_y (n,)     float64  Poisson's ratios (NaN unless labelled)
+    /samples/a_min, affine_x, affine_y (n,) float64  affine fractions (NaN unless labelled)
+    /samples/nu_boundary, nu_boundary_x, nu_boundary_y (n,) float64  boundary ν
     /samples/distortion  (n,)        float64  r of a tri network (NaN for other kinds)
     /samples/net_seed    (n,)        int64    seed of the generator
     /samples/matrix      (n, 2N, 2N) float32  dynamical matrix D = K (unit masses),
@@ -50,6 +59,7 @@ from hpcnet import __version__
 from hpcnet.ensemble import layout
 from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.learn.render import RenderSettings, render
+from hpcnet.mechanics.strain import MATERIAL_FLOOR
 from hpcnet.network import Network, boundary_from_flags
 from hpcnet.tools.atomic import part_path
 from hpcnet.tools.lock import OutputLock
@@ -57,9 +67,16 @@ from hpcnet.tools.mpi import root_decides, together
 
 log = logging.getLogger("hpcnet")
 
-FORMAT = "hpcnet-dataset-1"
+FORMAT = "hpcnet-dataset-2"
+#: Earlier formats still read (their labels have no material check: a_min etc. are NaN).
+OLD_FORMATS = ("hpcnet-dataset-1",)
 GROUP = "samples"
-PENDING, LABELLED, FLOPPY = 0, 1, -1
+PENDING, LABELLED, FLOPPY, OMITTED = 0, 1, -1, -2
+#: Per-label material check, stored beside ν (PoissonResult fields).
+CHECK_FIELDS = ("a_min", "affine_x", "affine_y", "nu_boundary", "nu_boundary_x",
+                "nu_boundary_y")
+#: What a build does with non-material labels.
+NON_MATERIAL = ("flag", "omit")
 PROGRESS_EVERY_S = 10.0
 
 
@@ -87,6 +104,10 @@ class DatasetSettings:
         Annealing outputs the networks come from (instead of a generator).
     anneal_masks : tuple of str
         The masks taken from each annealing output.
+    material_floor : float
+        Labels with a_min below it are non-material.
+    non_material : str
+        'flag' keeps non-material labels usable, 'omit' leaves them out (status -2).
     """
 
     kind: str
@@ -99,10 +120,16 @@ class DatasetSettings:
     render: RenderSettings = field(default_factory=RenderSettings)
     anneal_files: tuple[str, ...] = ()
     anneal_masks: tuple[str, ...] = ("best",)
+    material_floor: float = MATERIAL_FLOOR
+    non_material: str = "flag"
 
     def __post_init__(self):
         if self.count < 1:
             raise HpcnetError(f"count must be at least 1, got {self.count}")
+        if self.non_material not in NON_MATERIAL:
+            raise HpcnetError(f"non_material must be one of {', '.join(NON_MATERIAL)}")
+        if not 0.0 <= self.material_floor <= 1.0:
+            raise HpcnetError(f"material floor {self.material_floor} must lie in [0, 1]")
         if self.anneal_files:
             if self.count != len(annealed_sources(self.anneal_files)) * len(self.anneal_masks):
                 raise HpcnetError("count must be the number of finished chains times masks")
@@ -218,7 +245,7 @@ def _create_layout(fh, settings: DatasetSettings, n_nodes: int) -> None:
     lazy = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
     lazy.set_fill_time(h5py.h5d.FILL_TIME_NEVER)  # big arrays: every row is written
     g.create_dataset("status", (n,), np.int8, fillvalue=PENDING)
-    for name in ("nu", "nu_x", "nu_y", "distortion"):
+    for name in ("nu", "nu_x", "nu_y", *CHECK_FIELDS, "distortion"):
         g.create_dataset(name, (n,), np.float64, fillvalue=np.nan)
     g.create_dataset("net_seed", (n,), np.int64, fillvalue=-1)
     g.create_dataset("n_bonds", (n,), np.int32, fillvalue=0)
@@ -253,7 +280,10 @@ def _label_and_write(g, settings: DatasetSettings, index: int, n_nodes: int) -> 
     try:
         res = poisson_ratio(net, PETSc.COMM_SELF)
         status = LABELLED
-        g["nu"][index], g["nu_x"][index], g["nu_y"][index] = res.nu, res.nu_x, res.nu_y
+        if settings.non_material == "omit" and res.a_min < settings.material_floor:
+            status = OMITTED
+        for name in ("nu", "nu_x", "nu_y", *CHECK_FIELDS):
+            g[name][index] = getattr(res, name)
     except FloppyNetworkError:
         status = FLOPPY
     bonds = np.full((m, 2), -1, dtype=np.int32)
@@ -278,11 +308,12 @@ def _label_and_write(g, settings: DatasetSettings, index: int, n_nodes: int) -> 
 # -------------------------------------------------------------------- build
 @dataclass
 class BuildReport:
-    """What a build did: samples labelled now, floppy ones, and those already done."""
+    """What a build did: samples labelled now (omitted ones included), floppy, omitted, done."""
 
     path: Path
     labelled: int = 0
     floppy: int = 0
+    omitted: int = 0
     resumed: int = 0
     complete_before: bool = False
 
@@ -378,19 +409,21 @@ def _build(settings: DatasetSettings, path: Path, comm, force: bool,
         report.resumed = int(np.count_nonzero(status != PENDING))
         mine = [i for i in range(comm.rank, settings.count, comm.size) if status[i] == PENDING]
         counts = _run_samples(g, settings, mine, n_nodes, comm)
-    report.labelled, report.floppy = (int(c) for c in comm.allreduce(counts))
+    report.labelled, report.floppy, report.omitted = (int(c) for c in comm.allreduce(counts))
     root_decides(comm, lambda: os.replace(part, path))
     return report
 
 
 def _run_samples(g, settings, mine: list[int], n_nodes: int, comm) -> np.ndarray:
-    """Label this rank's pending samples; return (labelled, floppy) counts."""
-    counts = np.zeros(2, dtype=np.int64)
+    """Label this rank's pending samples; return (labelled, floppy, omitted) counts."""
+    counts = np.zeros(3, dtype=np.int64)
     last = time.monotonic()
     try:
         for k, index in enumerate(mine, 1):
             status = _label_and_write(g, settings, index, n_nodes)
-            counts[0 if status == LABELLED else 1] += 1
+            counts[0] += status != FLOPPY
+            counts[1] += status == FLOPPY
+            counts[2] += status == OMITTED
             if time.monotonic() - last > PROGRESS_EVERY_S:
                 last = time.monotonic()
                 log.info("dataset: %d/%d of this rank's samples (%.0f%%)",
@@ -424,7 +457,7 @@ class LearnDataset:
             self._fh = h5py.File(self.path, "r")
         except OSError as exc:
             raise HpcnetError(f"{self.path}: not an HDF5 file: {exc}") from None
-        if self._fh.attrs.get("format") != FORMAT:
+        if self._fh.attrs.get("format") not in (FORMAT, *OLD_FORMATS):
             self._fh.close()
             raise HpcnetError(f"{self.path}: not an hpcnet dataset (no format '{FORMAT}')")
         self.settings = DatasetSettings.from_json(self._fh.attrs["settings"])
@@ -434,6 +467,8 @@ class LearnDataset:
         self.nu = g["nu"][()]
         self.nu_x = g["nu_x"][()]
         self.nu_y = g["nu_y"][()]
+        self.check = {name: g[name][()] if name in g else np.full(len(self.status), np.nan)
+                      for name in CHECK_FIELDS}
         self.distortion = g["distortion"][()]
         self.has_image = g["has_image"][()].astype(bool)
 
@@ -445,8 +480,18 @@ class LearnDataset:
         """2N, the side of the dynamical matrices."""
         return int(self.group["matrix"].shape[1])
 
+    @property
+    def a_min(self) -> np.ndarray:
+        return self.check["a_min"]
+
+    @property
+    def material(self) -> np.ndarray:
+        """Whether each label is a material's (a_min >= the floor; False if unknown)."""
+        with np.errstate(invalid="ignore"):
+            return self.a_min >= self.settings.material_floor
+
     def usable(self, images: bool = False) -> np.ndarray:
-        """Indices of labelled samples (with an image, if ``images``)."""
+        """Indices of labelled, not omitted samples (with an image, if ``images``)."""
         ok = self.status == LABELLED
         if images:
             ok &= self.has_image

@@ -1,4 +1,10 @@
-"""ν of networks from a trained surrogate, in batches (what ``hpcnet predict`` runs)."""
+"""ν of networks from a trained surrogate, in batches (what ``hpcnet predict`` runs).
+
+A surrogate knows only its training distribution: :meth:`Predictor.outside_training`
+names the ways a network leaves it (kind, node count, distortion, predicted ν
+outside the training labels' range, and, when its a_min is known, a
+non-material response).
+"""
 
 from __future__ import annotations
 
@@ -38,7 +44,9 @@ class Predictor:
         self.device = pick_device(device, 0)
         best = load_checkpoint(path, self.device)
         self.spec = InputSpec(**best["input"])
-        self.render_settings = DatasetSettings.from_json(best["dataset_settings"]).render
+        self.dataset_settings = DatasetSettings.from_json(best["dataset_settings"])
+        self.render_settings = self.dataset_settings.render
+        self.train_domain = best.get("train_domain")  # absent in older runs
         self.model = Surrogate(self.spec, best["settings"]["dropout"]).to(self.device)
         self.model.load_state_dict(best["model"])
         self.model.eval()
@@ -87,6 +95,35 @@ class Predictor:
                 batch = rows[k:k + batch_size]
                 nu[batch] = self.predict_inputs(self.inputs([nets[i] for i in batch]))
         return nu
+
+
+    def outside_training(self, net: Network, nu_pred: float,
+                         a_min: float | None = None) -> list[str]:
+        """How ``net`` (predicted ``nu_pred``) lies outside the training distribution.
+
+        An empty list when nothing is known to differ. ``a_min``: the network's
+        smaller affine fraction, when it has been computed.
+        """
+        ds = self.dataset_settings
+        out = []
+        if net.kind != ds.kind:
+            out.append(f"kind {net.kind}, trained on {ds.kind}")
+        if net.size != ds.size:
+            out.append(f"size L = {net.size} ({net.n_nodes} nodes), trained on L = {ds.size}")
+        r = net.params.get("distortion")
+        if ds.distortion is not None and r is not None:
+            lo, hi = ds.distortion
+            if not lo <= float(r) <= hi:
+                out.append(f"distortion {float(r):g} outside the training range {lo:g}:{hi:g}")
+        if self.train_domain is not None:
+            lo, hi = self.train_domain["nu"]
+            if not lo <= nu_pred <= hi:
+                out.append(f"predicted nu {nu_pred:+.3f} outside the training labels' range "
+                           f"[{lo:+.3f}, {hi:+.3f}]")
+        if a_min is not None and a_min < ds.material_floor:
+            out.append(f"a_min {a_min:.3f} below the material floor {ds.material_floor:g} "
+                       f"(a near-mechanism, not a material)")
+        return out
 
 
 def require_rigid(net: Network, what: str = "network") -> None:

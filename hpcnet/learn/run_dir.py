@@ -9,8 +9,9 @@ figures, the report) and the ``hpcnet train`` options need no torch.
     checkpoint.pt          the last epoch's full state (resume point)
     best.pt                the model of the best validation RMSE (what predict loads)
     metrics.json, .csv     per epoch: train loss, validation RMSE and R², lr, time
-    test.json              the best model's test RMSE and R², training time
-    test_predictions.csv   sample index, distortion, ν, predicted ν on the test split
+    test.json              the best model's test RMSE and R² (all labels, material ones,
+                           by distortion band), training time
+    test_predictions.csv   sample index, distortion, ν, predicted ν, a_min on the test split
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ ARTEFACTS = (SETTINGS, SPLIT, CHECKPOINT, BEST, METRICS, METRICS_CSV, TEST, PRED
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
 #: Columns of test_predictions.csv.
-PREDICTION_COLUMNS = ("index", "distortion", "nu", "nu_pred")
+PREDICTION_COLUMNS = ("index", "distortion", "nu", "nu_pred", "a_min")
+#: Columns of runs written before the material check (still read).
+LEGACY_PREDICTION_COLUMNS = PREDICTION_COLUMNS[:4]
+#: Which labels a run trains and validates on (``--labels``); the test split keeps all.
+LABELS = ("all", "material")
 #: The surrogates (:mod:`hpcnet.learn.models`) and where they may run.
 MODELS = ("alexnet-matrix", "resnet50-image")
 DEVICES = ("auto", "cpu", "cuda")
@@ -56,6 +61,7 @@ class TrainSettings:
     device: str = "auto"
     amp: bool = True
     workers: int = 0
+    labels: str = "all"
 
     RESUMABLE_CHANGES = ("epochs", "device", "amp", "workers")
 
@@ -64,7 +70,7 @@ class TrainSettings:
 
     def differences(self, stored: dict) -> list[str]:
         """Settings that differ from ``stored`` and forbid resuming."""
-        return [f"{f.name}: {stored.get(f.name)!r} -> {getattr(self, f.name)!r}"
+        return [f"{f.name}: {stored.get(f.name, f.default)!r} -> {getattr(self, f.name)!r}"
                 for f in fields(self)
                 if f.name not in self.RESUMABLE_CHANGES
-                and stored.get(f.name) != getattr(self, f.name)]
+                and stored.get(f.name, f.default) != getattr(self, f.name)]

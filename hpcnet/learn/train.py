@@ -5,6 +5,9 @@ One function per stage: :func:`train_one_epoch`, :func:`evaluate`, and
 AdamW on the standardised ν (MSE), evaluates the validation RMSE and R² after
 every epoch, keeps the best model, and finally scores it on the test split.
 The files of a run directory are listed in :mod:`hpcnet.learn.run_dir`.
+With ``labels='material'`` the training and validation splits keep only the
+material labels (a_min at or above the dataset's floor); the test split keeps
+every label, and the test scores are given on all labels and on the material ones.
 
 The batch size is global: each of P processes takes batch/P samples of every
 step, chosen by a :class:`~torch.utils.data.DistributedSampler` (also with
@@ -29,6 +32,7 @@ from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from hpcnet import __version__
+from hpcnet.analysis.training_runs import split_scores
 from hpcnet.errors import HpcnetError
 from hpcnet.learn import distributed as du
 from hpcnet.learn import run_dir as rd
@@ -218,10 +222,18 @@ def _train(settings: TrainSettings, run_dir: Path, force: bool, env: du.DistEnv)
         spec = input_spec(settings.model, _source_side(ds, settings.model), settings.matrix_size)
         split = split_indices(ds.usable(images=spec.uses_images), settings.split_seed)
         labels, distortion, ds_settings = ds.nu.copy(), ds.distortion.copy(), ds.settings
+        a_min, material = ds.a_min.copy(), ds.material
+    if settings.labels == "material":
+        if not np.any(np.isfinite(a_min)):
+            raise HpcnetError(f"{settings.dataset} records no a_min (an older dataset): "
+                              f"rebuild it to train on material labels only")
+        split["train"], split["val"] = (split[k][material[split[k]]] for k in ("train", "val"))
     if len(split["train"]) < settings.batch_size:
         raise HpcnetError(f"the training split has {len(split['train'])} samples, fewer than "
                           f"one batch of {settings.batch_size}")
     train_labels = labels[split["train"]]
+    domain = {"nu": [float(train_labels.min()), float(train_labels.max())],
+              "labels": settings.labels}
     torch.manual_seed(settings.seed)
     core = Surrogate(spec, settings.dropout, float(train_labels.mean()),
                      float(train_labels.std()) or 1.0).to(env.device)
@@ -275,13 +287,14 @@ def _train(settings: TrainSettings, run_dir: Path, force: bool, env: du.DistEnv)
         if improved:
             state["best_val_rmse"], state["best_epoch"] = val["rmse"], epoch
         if env.is_main:
-            _save_epoch(run_dir, settings, spec, ds_settings, core, optimizer, scheduler,
-                        scaler, state, improved)
+            _save_epoch(run_dir, settings, spec, (ds_settings, domain), core, optimizer,
+                        scheduler, scaler, state, improved)
         log.info("epoch %d/%d: loss %.4f, val RMSE %.4f, R² %.4f, %.0f s%s", epoch,
                  settings.epochs, loss, val["rmse"], val["r2"], seconds,
                  " (best)" if improved else "")
     du.barrier(env)
-    return _test(run_dir, settings, spec, split, labels, distortion, state, env, amp_dtype)
+    return _test(run_dir, settings, spec, split, (labels, distortion, a_min, material), state,
+                 env, amp_dtype)
 
 
 def _source_side(ds: LearnDataset, model: str) -> int:
@@ -338,10 +351,13 @@ def _write_launch_files(run_dir, settings, spec, ds_settings, split, env) -> Non
     write_text(run_dir / rd.SPLIT, json.dumps(split_info))
 
 
-def _save_epoch(run_dir, settings, spec, ds_settings, core, optimizer, scheduler, scaler,
+def _save_epoch(run_dir, settings, spec, data, core, optimizer, scheduler, scaler,
                 state, improved: bool) -> None:
+    """``data``: the dataset's settings and the training domain (ν range, labels)."""
+    ds_settings, domain = data
     common = {"format": rd.RUN_FORMAT, "settings": settings.as_dict(), "input": spec.as_dict(),
-              "dataset_settings": ds_settings.to_json(), "model": core.state_dict()}
+              "dataset_settings": ds_settings.to_json(), "train_domain": domain,
+              "model": core.state_dict()}
     if improved:
         _atomic_torch_save({**common, "epoch": state["epoch"],
                             "val": state["history"][-1]}, run_dir / rd.BEST)
@@ -351,8 +367,12 @@ def _save_epoch(run_dir, settings, spec, ds_settings, core, optimizer, scheduler
     _write_metrics(run_dir, state["history"])
 
 
-def _test(run_dir, settings, spec, split, labels, distortion, state, env, amp_dtype) -> dict:
-    """Score the best model on the test split; rank 0 writes test.json and the predictions."""
+def _test(run_dir, settings, spec, split, columns, state, env, amp_dtype) -> dict:
+    """Score the best model on the test split; rank 0 writes test.json and the predictions.
+
+    ``columns``: per-sample ν, distortion, a_min and material flag of the dataset.
+    """
+    labels, distortion, a_min, material = columns
     if not (run_dir / rd.BEST).exists():
         raise HpcnetError(f"{run_dir}: no best model (no epoch completed)")
     best = load_checkpoint(run_dir / rd.BEST, env.device)
@@ -361,21 +381,28 @@ def _test(run_dir, settings, spec, split, labels, distortion, state, env, amp_dt
     metrics, idx, pred = evaluate(core, _eval_loader(settings, split["test"], labels, spec, env),
                                   env, amp_dtype)
     shards = du.gather_objects((idx, pred), env)
+    idx = np.concatenate([s[0] for s in shards])
+    pred = np.concatenate([s[1] for s in shards])
+    order = np.argsort(idx)
+    idx, pred = idx[order], pred[order]
+    scores = split_scores(pred, labels[idx], distortion[idx], material[idx])
     result = {"model": settings.model, "test_rmse": metrics["rmse"], "test_r2": metrics["r2"],
-              "n_test": metrics["n"], "best_epoch": best["epoch"], "epochs": state["epoch"],
-              "best_val_rmse": state["best_val_rmse"], "train_seconds": state["train_seconds"],
-              "world_size": env.world_size, "device": str(env.device)}
+              "n_test": metrics["n"], "test_material_rmse": scores["material"]["rmse"],
+              "test_material_r2": scores["material"]["r2"],
+              "n_test_material": scores["material"]["n"], "labels": settings.labels,
+              "test_bands": scores["bands"], "best_epoch": best["epoch"],
+              "epochs": state["epoch"], "best_val_rmse": state["best_val_rmse"],
+              "train_seconds": state["train_seconds"], "world_size": env.world_size,
+              "device": str(env.device)}
     if env.is_main:
-        idx = np.concatenate([s[0] for s in shards])
-        pred = np.concatenate([s[1] for s in shards])
-        order = np.argsort(idx)
         lines = [",".join(rd.PREDICTION_COLUMNS)] + [
-            f"{i},{float(distortion[i])!r},{float(labels[i])!r},{float(p)!r}"
-            for i, p in zip(idx[order], pred[order], strict=True)]
+            f"{i},{float(distortion[i])!r},{float(labels[i])!r},{float(p)!r},{float(a_min[i])!r}"
+            for i, p in zip(idx, pred, strict=True)]
         write_text(run_dir / rd.PREDICTIONS, "\n".join(lines) + "\n")
         write_text(run_dir / rd.TEST, json.dumps(result, indent=1))
-        log.info("test (best epoch %d): RMSE %.4f, R² %.4f on %d samples; training %.0f s",
-                 best["epoch"], metrics["rmse"], metrics["r2"], metrics["n"],
-                 state["train_seconds"])
+        log.info("test (best epoch %d): RMSE %.4f, R² %.4f on %d samples (material: RMSE "
+                 "%.4f, R² %.4f on %d); training %.0f s", best["epoch"], metrics["rmse"],
+                 metrics["r2"], metrics["n"], result["test_material_rmse"],
+                 result["test_material_r2"], result["n_test_material"], state["train_seconds"])
     return result
 
