@@ -205,7 +205,11 @@ def method_claims(tasks: dict[str, np.ndarray], floor: float) -> list[Claim]:
         return [Claim(topic, paper, "no SA and greedy chains of the same kind × size × target "
                       "(`anneal --methods sa,greedy`)", "n/a")]
     reach_ok = [p for p in pairs if p["reached_sa"] >= p["reached_greedy"]]
-    removed_ok = [p for p in pairs if p["removed_median_sa"] <= p["removed_median_greedy"]]
+    # Removals compete only where greedy meets the target at all: a greedy answer that
+    # misses it is no cheaper way to the target (the paper's measure).
+    contested = [p for p in pairs if p["reached_greedy"] > 0]
+    removed_ok = [p for p in pairs if p not in contested
+                  or p["removed_median_sa"] <= p["removed_median_greedy"]]
     paired = np.zeros(len(tasks["status"]), bool)
     for p in pairs:
         paired |= ((tasks["kind"] == p["kind"]) & (tasks["size"] == p["size"])
@@ -221,8 +225,10 @@ def method_claims(tasks: dict[str, np.ndarray], floor: float) -> list[Claim]:
              f"{p['removed_median_greedy']:.1%})"
              for p in pairs if p not in reach_ok or p not in removed_ok]
     ratio = removed["sa"] / removed["greedy"] if removed["greedy"] > 0 else np.nan
+    cheaper = sum(p in removed_ok for p in contested)
     measured = (f"SA reaches at least as often in {len(reach_ok)} of {len(pairs)} kind × size × "
-                f"target groups and removes no more in {len(removed_ok)}; reached "
+                f"target groups and removes no more in {cheaper} of the {len(contested)} where "
+                f"greedy reaches the target at all; reached "
                 f"{reached['sa']:.0%} of SA chains against {reached['greedy']:.0%}, median "
                 f"removed {removed['sa']:.1%} against {removed['greedy']:.1%} (SA/greedy "
                 f"{ratio:.2f})")
@@ -433,8 +439,9 @@ def render(settings: dict, tasks: dict[str, np.ndarray], survey: list[dict], run
               f"least 0.5), and reaches its target when it is a material with |ν − ν*| ≤ {tol}; "
               f"±0.9 is reached when at least {CRITERIA['reach_share']:.0%} of the chains of "
               "every kind × size reach it; SA beats single-bond pruning when, in every kind × "
-              "size × target, SA chains reach the target at least as often as greedy ones and "
-              "their median removed fraction is no larger; the bond claim holds when "
+              "size × target, SA chains reach the target at least as often as greedy ones and, "
+              "where greedy reaches it at all, their median removed fraction is no larger; "
+              "the bond claim holds when "
               f"more than {CRITERIA['majority']:.0%} of the bond points of auxetic networks lie "
               "in quadrants I and III, the σ² claim when the median ratio is below 1; the "
               "collapse when, at ν = −0.5 (tuned down) and +0.6 (tuned up), the spread of the "
