@@ -30,7 +30,7 @@ run: install
 test: install
 	$(PY) -m pytest -q
 
-# The whole study end to end at the `small` scale (12 minutes on 2 cores): outputs in
+# The whole study end to end at the `small` scale (about an hour on 2 cores): outputs in
 # results/small/, the report in results/REPORT.md; `scripts/reproduce.sh paper` is the paper's scale.
 reproduce: install
 	scripts/reproduce.sh small

@@ -7,7 +7,8 @@
 # given), with links to the figures in OUTDIR/figures.
 #
 # small: 3 kinds x L 12-32 in steps of 4 x 4 seeds x targets -0.9,+0.9, SA and greedy (144
-#        chains each), CNNs on 1000 matrices and 600 images; 12 minutes on a 2-core machine.
+#        chains each), CNNs on 1000 matrices and 600 images; about an hour on a 2-core machine
+#        (an estimate: guarded SA chains take 100-230 s each at L = 32).
 # paper: the paper's scale (L 12-32 in steps of 4, 100 seeds, 5000 matrices, 15000 images);
 #        for a cluster: jobs/reproduce.sbatch runs this script inside one allocation.
 # tiny:  every stage on toy sizes in about a minute (the test suite runs it); its numbers
