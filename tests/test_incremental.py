@@ -130,3 +130,27 @@ def test_floppy_initial_network_is_refused(tri8):
     mask[np.flatnonzero((tri8.bonds == node).any(axis=1))[1:]] = False
     with pytest.raises(FloppyNetworkError):
         IncrementalPoisson(BondSystem(tri8), mask)
+
+
+@pytest.mark.parametrize("evaluator", [IncrementalPoisson, FullPoisson])
+def test_jump_across_many_bonds_matches_a_fresh_solve(tri8, evaluator):
+    """A return to a state far away (the polish's return to the answer) is exact."""
+    net = tri8
+    system = BondSystem(net)
+    rng = np.random.default_rng(5)
+    target = np.ones(net.n_bonds, dtype=bool)
+    while True:  # a rigid state some 15% of the bonds away
+        trial = target.copy()
+        trial[rng.choice(net.n_bonds, size=net.n_bonds // 7, replace=False)] = False
+        try:
+            fresh = poisson_ratio(net.pruned(trial))
+            break
+        except FloppyNetworkError:
+            continue
+    with evaluator(system, np.ones(net.n_bonds, dtype=bool)) as ev:
+        moved = ev.jump(trial)
+        assert np.array_equal(ev.mask, trial) and not moved.floppy
+        assert moved.nu == pytest.approx(fresh.nu, abs=1e-8)
+        assert moved.a_min == pytest.approx(fresh.a_min, abs=1e-8)
+        step = ev.evaluate(np.array([int(np.flatnonzero(trial)[0])]))  # and it goes on
+        assert np.isfinite(step.nu) or step.floppy

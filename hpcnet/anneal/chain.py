@@ -527,7 +527,7 @@ class _Chain:
             return
         self.path = self._path_to_answer()
         self.answer_at = len(self.path["nu"])
-        self.ev.accept(back)  # rigid and guarded: it was accepted before
+        self.ev.jump(self.best_mask)  # rigid and guarded: it was accepted before
         self.n_accepted += 1
         self.e_cur = self.energy(self.ev.current, self.ev.mask)
 

@@ -128,7 +128,8 @@ class Evaluator(Protocol):
     judges a proposal (toggled bond indices) without moving, with its affine
     fractions unless ``affine=False`` (then NaN, and ``with_affine`` fills them in
     for the proposal just evaluated); ``accept`` moves; ``removal_effects`` gives
-    (admissible, ν_x, ν_y) of single removals.
+    (admissible, ν_x, ν_y) of single removals; ``jump`` moves to a state accepted
+    before, across any number of bonds.
     """
 
     mask: np.ndarray
@@ -143,6 +144,8 @@ class Evaluator(Protocol):
 
     def removal_effects(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray,
                                                                np.ndarray]: ...
+
+    def jump(self, mask: np.ndarray) -> Evaluation: ...
 
     def destroy(self) -> None: ...
 
@@ -399,6 +402,17 @@ class IncrementalPoisson:
         a_x, a_y = self._pending[3]()
         return replace(evaluation, affine_x=float(a_x), affine_y=float(a_y))
 
+    def jump(self, mask: np.ndarray) -> Evaluation:
+        """Move to ``mask``, a state accepted before (so rigid), by factorising it afresh.
+
+        For a return across many bonds, where one low-rank update of that rank
+        would be costly and ill-conditioned.
+        """
+        mask = np.array(mask, dtype=bool)
+        self._rebase(mask, mask)
+        self._set_bound(mask, None, None)
+        return self.current
+
     def accept(self, toggles: np.ndarray) -> Evaluation:
         """Flip ``toggles`` (just evaluated, not floppy); returns the new state's evaluation."""
         S = np.asarray(toggles, dtype=np.int64)
@@ -518,6 +532,11 @@ class FullPoisson:
         return (np.array([not e.floppy for e in out], dtype=bool),
                 np.array([e.nu_x for e in out]), np.array([e.nu_y for e in out]))
 
+    def jump(self, mask: np.ndarray) -> Evaluation:
+        """Move to ``mask``, a state accepted before, by a fresh solve."""
+        self.mask = self.base_mask = np.array(mask, dtype=bool)
+        self.current = self._solve(self.mask)
+        return self.current
 
     def destroy(self) -> None:
         self._factor.destroy()
