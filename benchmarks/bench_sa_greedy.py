@@ -35,8 +35,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from hpcnet.anneal.bondsystem import BondSystem  # noqa: E402
-from hpcnet.anneal.chain import AnnealSettings, run_chain  # noqa: E402
+from hpcnet.anneal.chain import run_chain  # noqa: E402
 from hpcnet.anneal.incremental import IncrementalPoisson  # noqa: E402
+from hpcnet.anneal.settings import AnnealSettings
 from hpcnet.generators import generate  # noqa: E402
 from hpcnet.mechanics.elastic import poisson_ratio  # noqa: E402
 

@@ -21,6 +21,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "Network": ".network", "generate": ".generators",
     "poisson_ratio": ".mechanics.elastic", "ElasticSolver": ".mechanics.elastic",
     "lowest_modes": ".mechanics.modes",
-    "run_chain": ".anneal.chain", "AnnealSettings": ".anneal.chain",
+    "run_chain": ".anneal.chain", "AnnealSettings": ".anneal.settings",
     "run_ensemble": ".ensemble.runner", "EnsembleResults": ".ensemble.results",
 })

@@ -33,7 +33,8 @@ def task_key(task: dict) -> str:
 
 def run_one(task: dict, overrides: dict) -> dict:
     """One chain; returns its summary row."""
-    from hpcnet.anneal.chain import AnnealSettings, run_chain
+    from hpcnet.anneal.chain import run_chain
+    from hpcnet.anneal.settings import AnnealSettings
     from hpcnet.generators import generate
 
     kind, size, seed = task["kind"], task["size"], task["seed"]

@@ -88,7 +88,8 @@ def test_cli_bonds(tmp_path):
 
 def test_annealed_auxetic_network_puts_most_bond_points_in_I_and_III():
     """Paper Fig. 1i: tuning one network to ν* = -0.9 moves the bond points into I and III."""
-    from hpcnet.anneal.chain import AnnealSettings, run_chain
+    from hpcnet.anneal.chain import run_chain
+    from hpcnet.anneal.settings import AnnealSettings
 
     net = generate("tri", 12, 0, distortion=0.2)
     fractions = {}

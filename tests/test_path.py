@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from hpcnet.anneal.chain import AnnealSettings, run_chain
+from hpcnet.anneal.chain import run_chain
+from hpcnet.anneal.settings import AnnealSettings
 from hpcnet.ensemble.results import EnsembleResults
 from hpcnet.errors import HpcnetError
 from hpcnet.generators import generate

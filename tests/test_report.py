@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 from hpcnet.analysis.report import CRITERIA, FIGURES
 from hpcnet.analysis.survey import COLUMNS, PATH_COLUMNS, write_csv
 from hpcnet.analysis.timing import write_timing
-from hpcnet.anneal.chain import METHODS
+from hpcnet.anneal.settings import METHODS
 from hpcnet.ensemble import layout
 from hpcnet.ensemble.runner import EnsembleSettings
 from hpcnet.generators import KINDS, generate

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from hpcnet.anneal.chain import AnnealSettings
+from hpcnet.anneal.settings import AnnealSettings
 from hpcnet.ensemble.journal import HEADER, JournalWriter, read_journal
 from hpcnet.ensemble.runner import EnsembleSettings
 from hpcnet.ensemble.tasks import (

@@ -9,7 +9,7 @@ low-rank updates of one factorisation or by a fresh solve per proposal.
 from hpcnet.tools.lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "AnnealSettings": ".chain", "ChainResult": ".chain", "ChainState": ".chain",
+    "AnnealSettings": ".settings", "ChainResult": ".chain", "ChainState": ".chain",
     "StepInfo": ".chain", "run_chain": ".chain", "energy": ".chain",
     "Constraints": ".constraints",
     "IncrementalPoisson": ".incremental", "FullPoisson": ".incremental",

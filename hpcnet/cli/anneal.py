@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from hpcnet.anneal.chain import EVALUATORS, METHODS, AnnealSettings
+from hpcnet.anneal.settings import EVALUATORS, METHODS, AnnealSettings
 from hpcnet.cli.options import EXISTING_FILE, FILE, force_option, settings_options
 
 #: AnnealSettings fields that are no option here: the target and the method are per task

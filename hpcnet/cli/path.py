@@ -7,7 +7,7 @@ import math
 
 import click
 
-from hpcnet.anneal.chain import METHODS
+from hpcnet.anneal.settings import METHODS
 from hpcnet.cli.options import FILE, check_output, force_option, json_option
 from hpcnet.errors import HpcnetError
 

@@ -27,13 +27,8 @@ import numpy as np
 from mpi4py import MPI
 
 from hpcnet import __version__
-from hpcnet.anneal.chain import (
-    METHODS,
-    PATH_FIELDS,
-    AnnealSettings,
-    network_fingerprint,
-    run_chain,
-)
+from hpcnet.anneal.chain import PATH_FIELDS, network_fingerprint, run_chain
+from hpcnet.anneal.settings import METHODS, AnnealSettings
 from hpcnet.ensemble import layout
 from hpcnet.ensemble.counter import SharedCounters
 from hpcnet.ensemble.journal import JournalWriter, journal_files, scan

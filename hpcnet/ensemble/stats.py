@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hpcnet.anneal.chain import METHODS
+from hpcnet.anneal.settings import METHODS
 from hpcnet.ensemble import layout
 from hpcnet.ensemble.journal import journal_files, scan
 from hpcnet.ensemble.runner import EnsembleSettings, journal_dir, stored_settings

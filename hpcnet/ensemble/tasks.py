@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpcnet.anneal.chain import METHODS
+from hpcnet.anneal.settings import METHODS
 from hpcnet.errors import HpcnetError
 from hpcnet.generators import KINDS
 
