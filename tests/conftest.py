@@ -11,6 +11,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import pytest  # noqa: E402
 
 from tests.support.helpers import run_cli  # noqa: E402
+from tests.support.layout_v1 import write_version_1  # noqa: E402
 
 #: A tiny ensemble: all three kinds, two sizes, two seeds, tuned both ways with short chains.
 TINY_ENSEMBLE = ["--kinds", "tri,delaunay,packing", "--sizes", "6,8", "--seeds", "0-1",
@@ -38,3 +39,11 @@ def tiny_runs(tmp_path_factory):
     run_cli("train", dataset, "--model", "resnet50-image", "-o", runs["resnet"],
             "--epochs", 2, "--batch-size", 6)
     return runs
+
+
+@pytest.fixture(scope="session")
+def ensemble_v1(tmp_path_factory):
+    """Path of an ensemble file of layout version 1 (6 finished SA tasks)."""
+    out = tmp_path_factory.mktemp("v1") / "ensemble-v1.h5"
+    write_version_1(out)
+    return out

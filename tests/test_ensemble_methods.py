@@ -13,14 +13,13 @@ from hpcnet.ensemble import layout
 from hpcnet.ensemble.results import EnsembleResults
 from hpcnet.ensemble.tasks import Task
 from hpcnet.mechanics.elastic import poisson_ratio
-from tests.support.helpers import REPO, run_cli
+from tests.support.helpers import run_cli
 from tests.test_ensemble import read_all
 
 TASKS = ["--kinds", "tri,packing", "--sizes", "6", "--seeds", "0-1", "--targets", "-0.6,0.6",
          "--alpha", "0.6", "--lk", "30"]
 #: A file written by layout version 1 (hpcnet at commit da97b0f): `hpcnet anneal --kinds
 #: tri,delaunay,packing --sizes 6 --seeds 0 --targets=-0.5,0.5 --alpha 0.7 --lk 60`.
-V1_FILE = REPO / "tests" / "data" / "ensemble-v1.h5"
 
 
 @pytest.fixture(scope="module")
@@ -111,25 +110,25 @@ def test_report_compares_the_methods(both, tmp_path):
     assert "methods sa, greedy" in text
 
 
-def test_version_1_file_is_read_with_absent_columns(tmp_path):
-    with h5py.File(V1_FILE) as fh:
+def test_version_1_file_is_read_with_absent_columns(tmp_path, ensemble_v1):
+    with h5py.File(ensemble_v1) as fh:
         assert fh.attrs["layout_version"] == 1 and "method" not in fh["tasks"]
-    with EnsembleResults(V1_FILE) as results:
+    with EnsembleResults(ensemble_v1) as results:
         assert results.version == 1 and results.settings["methods"] == ["sa"]
         assert set(results.tasks["method"]) == {"sa"}
         assert np.isnan(results.tasks["a_min_final"]).all()
         row = int(results.select(kind="tri")[0])
         fresh = poisson_ratio(results.network(row, "final"))
         assert fresh.nu == pytest.approx(results.tasks["nu_final"][row], abs=1e-8)
-    stats = run_cli("stats", V1_FILE).stdout
+    stats = run_cli("stats", ensemble_v1).stdout
     assert "6 of 6 tasks done" in stats and "a_min is absent" in stats
     tri = next(line for line in stats.splitlines() if line.startswith("tri") and "-0.50" in line)
     assert " sa " in tri and "      -      " in tri  # a_min and |ν − ν_b| shown absent
     report = tmp_path / "REPORT.md"
-    run_cli("report", V1_FILE, "--limit", 2, "-o", report)
+    run_cli("report", ensemble_v1, "--limit", 2, "-o", report)
     text = report.read_text()
     assert "no a_min in this file (layout version 1) | n/a |" in text
-    run_cli("plot", "all", "--ensemble", V1_FILE, "--limit", 2, "--out-dir", tmp_path / "figs")
+    run_cli("plot", "all", "--ensemble", ensemble_v1, "--limit", 2, "--out-dir", tmp_path / "figs")
     for stem in ("networks", "trajectory", "bond_scatter", "sigma_collapse", "reach", "modes",
                  "mechanism"):
         assert (tmp_path / "figs" / f"{stem}.png").stat().st_size > 0, stem

@@ -14,13 +14,12 @@ from hpcnet.errors import HpcnetError
 from hpcnet.generators import generate
 from hpcnet.mechanics.bond_statistics import bond_statistics
 from hpcnet.mechanics.elastic import poisson_ratio
-from tests.support.helpers import REPO, run_cli
+from tests.support.helpers import run_cli
 from tests.test_anneal import record_accepts  # noqa: F401  (a fixture)
 
 #: Short chains whose greedy descent misses -0.9, so the anneal adds snapshots too.
 SHORT = ["--kinds", "tri,delaunay", "--sizes", "6", "--seeds", "0", "--targets", "-0.9,0.9",
          "--alpha", "0.7", "--lk", "40", "--lk-per-bond", "0"]
-V1_FILE = REPO / "tests" / "data" / "ensemble-v1.h5"
 
 
 @pytest.fixture(scope="module")
@@ -142,12 +141,12 @@ def test_cli_user_errors(ensemble, tmp_path, args, message):
     assert not (tmp_path / "x.h5").exists()
 
 
-def test_a_version_1_file_names_its_missing_paths():
-    with EnsembleResults(V1_FILE) as results:
+def test_a_version_1_file_names_its_missing_paths(ensemble_v1):
+    with EnsembleResults(ensemble_v1) as results:
         assert not results.has_paths
         with pytest.raises(HpcnetError, match=r"no paths \(layout version 1"):
             results.path(0)
-    proc = run_cli("path", V1_FILE, "--kind", "tri", check=False)
+    proc = run_cli("path", ensemble_v1, "--kind", "tri", check=False)
     assert proc.returncode != 0 and "no paths (layout version 1" in proc.stderr
 
 

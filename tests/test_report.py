@@ -16,10 +16,9 @@ from hpcnet.anneal.settings import METHODS
 from hpcnet.ensemble import layout
 from hpcnet.ensemble.runner import EnsembleSettings
 from hpcnet.generators import KINDS, generate
-from tests.support.helpers import REPO, run_cli
+from tests.support.helpers import run_cli
 
 #: A file of layout version 1 (no a_min, no tuning paths).
-V1_FILE = REPO / "tests" / "data" / "ensemble-v1.h5"
 
 #: The tuning paths (ν, σ²) of the finished chains of TASKS. Normalised σ² at ν = −0.5: tri
 #: 0.3/1.0 = 0.3 (σ²(0) = 1.0), delaunay 0.7/2.0 = 0.35 (σ²(0) = 2.0); tuned up, tri at
@@ -311,19 +310,19 @@ def test_mechanism_verdicts_on_path_snapshots(crafted, tmp_path):
         "ν < 0: 80% of bond points in I+III (2 networks); ν > 0: 20% (1 networks)")
 
 
-def test_version_1_file_reports_endpoints_and_skips_paths(tmp_path):
+def test_version_1_file_reports_endpoints_and_skips_paths(tmp_path, ensemble_v1):
     out = tmp_path / "REPORT.md"
-    run_cli("report", V1_FILE, "--limit", 2, "-o", out)
+    run_cli("report", ensemble_v1, "--limit", 2, "-o", out)
     claims = table(out.read_text())
     assert claims["normalised σ² collapses across kinds along the tuning (Fig. 1j)"][1:] == [
         "needs the chains' tuning paths; this file has none (layout version 1)", "n/a"]
     linear = claims["ν̄' is linear in ν across kinds (Fig. 4d)"]
     assert "chain endpoints only" in linear[1] and linear[2].endswith("(endpoints only)")
-    proc = run_cli("plot", "all", "--ensemble", V1_FILE, "--limit", 2, "--out-dir",
+    proc = run_cli("plot", "all", "--ensemble", ensemble_v1, "--limit", 2, "--out-dir",
                    tmp_path / "figs")
-    assert f"skipped mode-path: {V1_FILE} has no tuning paths (layout version 1)" in proc.stdout
+    assert f"skipped mode-path: {ensemble_v1} has no tuning paths (layout version 1)" in proc.stdout
     assert not (tmp_path / "figs" / "mode_path.png").exists()
     assert (tmp_path / "figs" / "sigma_collapse.png").stat().st_size > 0
-    proc = run_cli("plot", "mode-path", V1_FILE, "-o", tmp_path / "x", check=False)
+    proc = run_cli("plot", "mode-path", ensemble_v1, "-o", tmp_path / "x", check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "Figs. 4e-f need the chains' tuning paths" in proc.stderr
