@@ -284,14 +284,17 @@ def _done_record(task: Task, net, result) -> dict:
         "path_masks": layout.pack_masks(path["masks"]),
         **{f"path_{name}": path[name] for name in PATH_FIELDS},
     }
+    solved = {}  # one solve per distinct mask (a finished chain's final state is its best)
     for state in layout.MASKS:
         mask = getattr(result, f"{state}_mask")
         record[f"mask_{state}"] = mask.astype(np.uint8)
         for q in ("nu", "nu_x", "nu_y"):
             record[f"{q}_{state}"] = getattr(result, f"{state}_{q}")
-        fresh = poisson_ratio(net.pruned(mask))
+        key = mask.tobytes()
+        if key not in solved:
+            solved[key] = poisson_ratio(net.pruned(mask))
         for q in ("a_min", "nu_boundary", "nu_boundary_x", "nu_boundary_y"):
-            record[f"{q}_{state}"] = getattr(fresh, q)
+            record[f"{q}_{state}"] = getattr(solved[key], q)
     for name in layout.TRAJECTORY:
         record[f"traj_{name}"] = np.asarray(result.trajectory[name], dtype=np.float64)
     return record
