@@ -156,6 +156,29 @@ def test_random_removals_keep_faces_convex(kind):
     assert c.check_state(mask) == []
 
 
+@pytest.mark.parametrize("kind", ["tri", "packing"])
+def test_removable_follows_toggles_locally(kind):
+    """Updating ``removable`` only at the toggled bond's ends (as greedy does) matches a
+    full recomputation, and each entry matches ``admissible`` of that single removal."""
+    net = generate(kind, 8, 3, **({"distortion": 0.3} if kind == "tri" else {}))
+    c = Constraints(net)
+    every = np.arange(net.n_bonds)
+    rng = np.random.default_rng(4)
+    mask = np.ones(net.n_bonds, bool)
+    removable = c.removable(mask, every)
+    for _ in range(150):
+        b = int(rng.integers(net.n_bonds))
+        if not c.admissible(mask, np.array([b])):
+            continue
+        mask[b] ^= True
+        near = c.bonds_at(net.bonds[b])
+        removable[near] = c.removable(mask, near)
+        assert np.array_equal(removable, c.removable(mask, every))
+    assert (~mask).sum() > 5 and removable.any() and not removable.all()
+    expected = [bool(mask[b]) and c.admissible(mask, np.array([b])) for b in every]
+    assert np.array_equal(removable, expected)
+
+
 def test_crossing_bonds_are_refused_for_convex():
     net = generate("tri", 10, 0, distortion=0.95)
     with pytest.raises(HpcnetError, match="planar"):

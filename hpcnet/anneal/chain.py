@@ -14,9 +14,11 @@ lowers E₀ most, and stops once the target is met or no removal lowers E₀.
 the SA's first candidate, so SA never answers worse than greedy), then
 anneals from the greedy answer. Energies are in units of bonds: while no state
 meets the target, ``E = E₀/μ`` with μ the median |ΔE₀| of one admissible removal
-from the initial network; once one does, ``E = n_removed + h/μ₁`` with the hinge
+from the initial network; once one does, ``E = n_removed + w h`` with the hinge
 ``h = max(0, |ν − ν*| − tol/2) + λ_iso max(0, |ν_x − ν_y| − iso_tol/2)`` and
-``μ₁ = tol/4`` (leaving the target costs bonds, every removed bond costs one).
+``w = max(4/tol, 2 n_answer/h_initial)`` (leaving the target costs bonds, every
+removed bond costs one; the unpruned network costs twice the answer's ``n_answer``
+removals, so it never lies lower than the answer).
 A proposal removes a present bond, re-adds a removed one, or swaps the two,
 each with probability 1/3 (``moves > 1``: that many uniformly random toggles).
 Metropolis on ΔE at temperature T; ``T_{t+1} = α T_t`` from ``T0`` down to ``Tf``,
@@ -328,10 +330,25 @@ class _Chain:
             return self.e0(ev)
         if not self.reached():
             return self.e0(ev) / self.mu
+        removed = self.net.n_bonds - np.count_nonzero(mask)
+        return float(removed) + self.hinge_weight() * self.hinge(ev.nu, ev.nu_x, ev.nu_y)
+
+    def hinge(self, nu: float, nu_x: float, nu_y: float) -> float:
+        """How far a state is outside the middle half of the target band (0 inside it)."""
         s = self.s
-        hinge = max(0.0, abs(ev.nu - s.target) - 0.5 * s.tol) \
-            + s.lambda_iso * max(0.0, abs(ev.nu_x - ev.nu_y) - 0.5 * s.iso_tol)
-        return float(self.net.n_bonds - np.count_nonzero(mask)) + hinge / (0.25 * s.tol)
+        return max(0.0, abs(nu - s.target) - 0.5 * s.tol) \
+            + s.lambda_iso * max(0.0, abs(nu_x - nu_y) - 0.5 * s.iso_tol)
+
+    def hinge_weight(self) -> float:
+        """Bonds that one unit of hinge costs once the target is met: ``1/μ₁ = 4/tol``, or
+        more, so that the initial network costs twice the answer's removals (else, on a
+        large network, the anneal drifts from the answer back toward the unpruned one)."""
+        floor = 4.0 / self.s.tol
+        initial = self.hinge(*self.initial[:3])
+        if not initial > 0:
+            return floor
+        removed = self.net.n_bonds - np.count_nonzero(self.best_mask)
+        return max(floor, 2.0 * removed / initial)
 
     def _rank(self, met: bool, removed: int, e0: float, a_min: float) -> tuple:
         """Sort key of candidate answers: met with fewest removals, then lowest E₀."""
@@ -467,15 +484,12 @@ def _path_arrays(path: dict) -> dict:
 
 
 # ------------------------------------------------------------------- greedy phase
-def _greedy_step(chain: _Chain) -> tuple[np.ndarray | None, float]:
-    """The admissible removal that lowers E₀ most and keeps a_min up (None: none does),
-    and the median |ΔE₀| of the admissible single removals (NaN if there are none)."""
+def _greedy_step(chain: _Chain, candidates: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """The removal among ``candidates`` (the admissible ones) that lowers E₀ most and keeps
+    a_min up (None: none does), and the median |ΔE₀| of them (NaN if there are none)."""
     ev = chain.ev
-    ok = [b for b in np.flatnonzero(ev.mask).tolist()
-          if chain.constraints.admissible(ev.mask, np.array([b]))]
-    if not ok:
+    if not len(candidates):
         return None, float("nan")
-    candidates = np.array(ok)
     possible, nu_x, nu_y = ev.removal_effects(candidates)
     with np.errstate(invalid="ignore"):
         energies = energy(nu_x, nu_y, chain.s.target, chain.s.lambda_iso)
@@ -501,14 +515,18 @@ def _run_greedy(chain: _Chain, on_step, n_steps: int) -> None:
     """
     if chain.reached():
         chain.status = "early-stop"
+    rules = chain.constraints
+    removable = rules.removable(chain.ev.mask, np.arange(chain.net.n_bonds))
     while chain.status == "running":
-        chosen, typical = _greedy_step(chain)
+        chosen, typical = _greedy_step(chain, np.flatnonzero(removable))
         if chain.step == 0:
             chain.mu = typical
         if chosen is None:
             chain.status = "done"
         else:
             chain.accept(chosen)
+            near = rules.bonds_at(chain.net.bonds[chosen[0]])
+            removable[near] = rules.removable(chain.ev.mask, near)
             chain.step += 1
             if chain.reached():
                 chain.status = "early-stop"

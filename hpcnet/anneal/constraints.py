@@ -134,6 +134,16 @@ class Constraints:
         new[toggles] ^= True
         return all(self._removable(new, b, mask) for b in removed)
 
+    def removable(self, mask: np.ndarray, bonds: np.ndarray) -> np.ndarray:
+        """For each of ``bonds``: present in ``mask``, and removing it alone obeys every rule."""
+        return np.array([bool(mask[b]) and self._removable(mask, b, mask)
+                         for b in np.asarray(bonds).tolist()], dtype=bool)
+
+    def bonds_at(self, nodes) -> np.ndarray:
+        """The bonds incident to ``nodes``: those whose :meth:`removable` a toggle between
+        two of them can change (the rules look at a removed bond's two ends only)."""
+        return np.unique(np.concatenate([self.ring[v] for v in np.asarray(nodes).tolist()]))
+
     def _removable(self, new: np.ndarray, b: int, mask: np.ndarray) -> bool:
         """Whether bond ``b``'s ends obey the rules once it is gone.
 
