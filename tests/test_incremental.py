@@ -73,6 +73,38 @@ def test_random_walk_matches_fresh_solves(tri8):
             assert abs(now.a_min - ref.a_min) < 1e-8
     ev.destroy()
     assert floppy > 10 and accepted > 50 and ev.n_refactor > 3
+    assert ev.n_certified > 10  # the margin was decided by the shifted inertia, not Lanczos
+
+
+def test_shifted_inertia_verdicts_match_dense_eigenvalues(tri8):
+    """The solve-free margin certificate: for states along a walk and shifts on both
+    sides of each state's λ_min, every verdict it gives is the dense eigenvalues' one,
+    and it decides whenever the shift is a factor of two away from λ_min."""
+    system = BondSystem(tri8)
+    rng = np.random.default_rng(5)
+    ev = IncrementalPoisson(system, np.ones(tri8.n_bonds, bool), refactor_every=8)
+    decided = 0
+    for _ in range(600):
+        S = rng.choice(tri8.n_bonds, size=rng.integers(1, 4), replace=False)
+        if ev.evaluate(S).floppy:
+            continue
+        proposed = ev.mask.copy()
+        proposed[S] ^= True
+        lam = np.linalg.eigvalsh(system.pinned_matrix(proposed).toarray())[0]
+        lam0 = ev._base_lambda_lower()
+        for factor in (0.5, 0.99, 1.01, 2.0):
+            shift = factor * lam
+            if not shift < lam0:  # the certificate needs K₀ − shift·I ≻ 0
+                continue
+            verdict = ev._shifted_inertia(proposed, shift, lam0)
+            if verdict is not None:
+                assert verdict == (lam > shift)
+                decided += 1
+            elif factor in (0.5, 2.0) and shift < 0.25 * lam0:
+                pytest.fail(f"undecided at {factor} λ_min")
+        ev.accept(S)
+    ev.destroy()
+    assert decided > 100
 
 
 def test_zero_mode_removal_is_detected_by_chi(tri8):

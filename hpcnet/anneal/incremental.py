@@ -30,6 +30,9 @@ The base is refactorised once ``|D|`` exceeds ``refactor_every``, and as soon
 as ``Cap_D`` becomes ill-conditioned (accuracy would drift). Beyond
 exact zero modes, accepted states keep a margin of rigidity (RIGID_MARGIN;
 see :class:`IncrementalPoisson`), so that every state passes ElasticSolver.
+The margin is decided by the same inertia argument applied to ``K − τI``
+(:meth:`IncrementalPoisson._shifted_inertia`): the cached columns give
+``Uᵀ(K₀ − τI)⁻¹U`` up to a bounded remainder, so no solve is needed.
 
 (The factorisation itself and the rigidity threshold live in :mod:`hpcnet.anneal.factor`.)
 
@@ -68,6 +71,9 @@ from hpcnet.mechanics.strain import affine_fraction
 FLOPPY_TOL = 1e-9
 #: Refactorise as soon as the capacitance matrix's LU pivots span more than 1/CAP_PIVOT_TOL.
 CAP_PIVOT_TOL = 1e-8
+#: The base's λ_min from SLEPc (a Ritz value, so from above, converged to 1e-8) times this
+#: is taken as a lower bound of it.
+BASE_LAMBDA_SAFETY = 0.99
 
 def _gather(system: BondSystem, bonds: np.ndarray, vectors: np.ndarray,
             columns: np.ndarray | None = None) -> np.ndarray:
@@ -119,6 +125,41 @@ def _removal_ratio(tau: np.ndarray, k: np.ndarray, G: np.ndarray) -> float:
         if adds.any() else 1.0
     return float(det_all / det_adds)
 
+
+def _inertia_verdict(removed: int, unshifted: np.ndarray, gram: np.ndarray, shift: float,
+                     lam0: float) -> bool | None:
+    """Whether ``K − shift·I ≻ 0``, from the pieces of :meth:`IncrementalPoisson._inertia_pieces`.
+
+    ``K = K₀ + U C Uᵀ``; with ``A = K₀ − shift·I ≻ 0`` (``shift < lam0 ≤ λ_min(K₀)``),
+    Haynsworth inertia gives: ``K − shift·I ≻ 0`` exactly when ``Cap = C⁻¹ + Uᵀ A⁻¹ U``
+    has one negative eigenvalue per removed bond (``removed`` of them). ``Uᵀ A⁻¹ U =
+    Uᵀ K₀⁻¹ U + shift·WᵀW + R`` with ``0 ⪯ R ⪯ shift²/(lam0 − shift)·WᵀW``, so by Weyl
+    the r-th eigenvalue of Cap lies between those of the two matrices without and with
+    that bound of R: both clearly negative proves it, both clearly positive disproves it.
+    Scaled by ``|C|^½`` (same inertia).
+    """
+    low = unshifted + shift * gram
+    if np.linalg.eigvalsh(low + shift * shift / (lam0 - shift) * gram)[removed - 1] \
+            < -FLOPPY_TOL:
+        return True
+    if np.linalg.eigvalsh(low)[removed - 1] > FLOPPY_TOL:
+        return False
+    return None
+
+
+def _pencil_shift(removed: int, unshifted: np.ndarray, gram: np.ndarray, lam0: float) -> float:
+    """A shift just below where :func:`_inertia_verdict` stops proving rigidity (0 if none).
+
+    The upper matrix there is ``unshifted + ρ·gram`` with ``ρ = shift·lam0/(lam0 − shift)``;
+    its r-th eigenvalue turns positive at ``ρ* = −θ_r``, θ the eigenvalues of the
+    pencil (unshifted, gram). Nine tenths of the matching shift, to be verified.
+    """
+    try:
+        theta = la.eigh(unshifted, gram, eigvals_only=True, check_finite=False)
+    except (la.LinAlgError, ValueError):  # gram not positive definite
+        return 0.0
+    rho = -float(theta[removed - 1])
+    return 0.9 * rho * lam0 / (lam0 + rho) if rho > 0 else 0.0
 
 
 class Evaluator(Protocol):
@@ -175,8 +216,12 @@ class IncrementalPoisson:
     bound ℓ of λ_min of the current state; a removal lowers it at most to
     ``(1 − χ) ℓ`` or, sharper, ``(1 − χ) ℓ / (k |K⁻¹b|² ℓ + 1 − χ)`` (secular
     equation of the rank-one update). When that bound does not clear the
-    threshold, ℓ is first recomputed exactly for the current state, then, if
-    need be, λ_min of the proposal itself (Lanczos on the Woodbury inverse).
+    threshold, the shifted inertia of the proposal decides (a few small dense
+    eigenvalue problems, no solve; it also proves ``λ_min > 100·threshold`` where it
+    can, which becomes the new ℓ). Only when it cannot decide (the proposal's
+    λ_min within round-off of the shift, or the base itself close to the
+    threshold) is ℓ recomputed exactly for the current state, then, if need
+    be, λ_min of the proposal itself (Lanczos on the Woodbury inverse).
     The verdict is thus always "λ_min > threshold"; the bounds only save work.
     """
 
@@ -192,20 +237,23 @@ class IncrementalPoisson:
         self._cache_max = max(16, int(cache_mb * 2**20 / (8 * n)))
         self._W = np.zeros((n, R), order="F")  # K₀⁻¹ b_t of the bonds t in D, one slot each
         self._capS = np.zeros((R, R))  # capS[p, q] = b_{t_p}ᵀ K₀⁻¹ b_{t_q} (slots p, q)
+        self._gram = np.zeros((R, R))  # gram[p, q] = (K₀⁻¹ b_{t_p})ᵀ K₀⁻¹ b_{t_q}
+        self.n_certified = 0
         mask = np.array(mask, dtype=bool)
         base = mask if base_mask is None else np.array(base_mask, dtype=bool)
         self._factor, lam_base = factor_rigid(system, base, prefix)
         self._rebase(base, mask, factorised=True)
+        self._base_lower = BASE_LAMBDA_SAFETY * lam_base
         self._set_bound(mask, lambda_bound, lam_base if np.array_equal(base, mask) else None)
 
     # ----------------------------------------------------------------- state
     def _set_bound(self, mask, given: float | None, exact: float | None) -> None:
         """The λ_min bound of a new current state: given, known exactly, or computed."""
         if given is not None:
-            self.lambda_bound, self._bound_exact = float(given), False
+            self.lambda_bound, self._bound_fresh = float(given), False
         else:
             self.lambda_bound = self._smallest_eigenvalue(mask) if exact is None else exact
-            self._bound_exact = True
+            self._bound_fresh = True
 
     def _rebase(self, base: np.ndarray, mask: np.ndarray, factorised: bool = False) -> None:
         """Make ``base`` the factorised base and ``mask`` the current state."""
@@ -213,6 +261,7 @@ class IncrementalPoisson:
             self._factor.refactor(base)
         self.n_refactor += 1
         self.base_mask = base.copy()
+        self._base_lower = None  # lower bound of the base's λ_min, computed when first needed
         self._cache.clear()
         self._slot: dict[int, int] = {}
         self._beta0 = None
@@ -272,6 +321,9 @@ class IncrementalPoisson:
             self._L = self._L0 - self._BL0[D].T @ self._zX
             self._WD = np.asfortranarray(self._W[:, self._order])  # W_D, bonds sorted
             self._X = self._X0 - self._WD @ self._zX
+            for q in (slot[b] for b in arrivals):  # one product per pair: order-independent
+                self._gram[self._order, q] = self._gram[q, self._order] = \
+                    self._WD.T @ self._W[:, q]
         self.current = Evaluation.of_strains(self._E, self._affine(self._X, self._L))
 
     def _column(self, b: int) -> np.ndarray:
@@ -315,6 +367,83 @@ class IncrementalPoisson:
                       return_eigenvectors=False)[0]
         return 1.0 / theta if theta > 0 else 0.0
 
+
+    # ----------------------------------------------------------- certificate
+    def _base_lambda_lower(self) -> float:
+        """A lower bound of the base's λ_min (SLEPc on the factor, once per base)."""
+        if self._base_lower is None:
+            self._base_lower = BASE_LAMBDA_SAFETY * self._factor.smallest_eigenvalue()
+        return self._base_lower
+
+    def _refresh_bound(self) -> None:
+        """Raise ℓ of the current state to what its shifted inertia proves (at the
+        :func:`_pencil_shift`), or else to its exact λ_min (Lanczos)."""
+        lam0 = self._base_lambda_lower()
+        pieces = self._inertia_pieces(self.mask)
+        if pieces is None:
+            proven = lam0
+        else:
+            shift = _pencil_shift(*pieces, lam0)
+            proven = shift if 0.0 < shift < lam0 and _inertia_verdict(*pieces, shift, lam0) \
+                else 0.0
+        if proven > self.lambda_bound:
+            self.n_certified += 1
+            self.lambda_bound, self._bound_fresh = proven, True
+        else:
+            self._set_bound(self.mask, None, None)
+
+    def _certified_bound(self, mask: np.ndarray, threshold: float) -> float | None:
+        """A lower bound of λ_min(``mask``) above ``threshold`` proven without a solve, 0
+        when λ_min ≤ threshold is proven, None when undecided (then Lanczos decides).
+
+        Tries the shift :func:`_pencil_shift` (close below λ_min: proven, it becomes the
+        state's bound and spares the next removals this test), then ``threshold``
+        itself; λ₀ is a lower bound of the base's λ_min. See :func:`_inertia_verdict`.
+        """
+        lam0 = self._base_lambda_lower()
+        if not threshold < lam0:
+            return None
+        pieces = self._inertia_pieces(mask)
+        if pieces is None:  # only additions to the base: K ⪰ K₀
+            self.n_certified += 1
+            return lam0
+        for shift in (_pencil_shift(*pieces, lam0), threshold):
+            if not threshold <= shift < lam0:
+                continue
+            verdict = _inertia_verdict(*pieces, shift, lam0)
+            if verdict or (verdict is False and shift == threshold):
+                self.n_certified += 1
+                return shift if verdict else 0.0
+        return None
+
+    def _shifted_inertia(self, mask: np.ndarray, shift: float, lam0: float) -> bool | None:
+        """Whether ``K(mask) − shift·I ≻ 0``, for ``shift < lam0 ≤ λ_min(K₀)``: True, False,
+        or None (undecided). See :func:`_inertia_verdict`."""
+        pieces = self._inertia_pieces(mask)
+        return True if pieces is None else _inertia_verdict(*pieces, shift, lam0)
+
+    def _inertia_pieces(self, mask: np.ndarray):
+        """``(r, diag(sign) + Ĝ, Ŵ)`` for :func:`_inertia_verdict` over the bonds D where
+        ``mask`` differs from the base (None when D removes nothing): ``Ĝ = |C|^½ Uᵀ K₀⁻¹ U
+        |C|^½`` and ``Ŵ = |C|^½ WᵀW |C|^½`` with ``W = K₀⁻¹ U``, from cached columns."""
+        s = self.system
+        D = np.flatnonzero(mask != self.base_mask)
+        removed = int(np.count_nonzero(~mask[D]))
+        if removed == 0:
+            return None
+        old = np.array([t for t in D.tolist() if t in self._slot], dtype=np.int64)
+        new = np.array([t for t in D.tolist() if t not in self._slot], dtype=np.int64)
+        slots = np.array([self._slot[t] for t in old.tolist()], dtype=np.int64)
+        Wn = self._columns(new) if len(new) else np.zeros((s.n_dof, 0))
+        G = np.block([[self._capS[np.ix_(slots, slots)], _gather(s, old, Wn)],
+                      [_gather(s, new, self._W, slots), _gather(s, new, Wn)]])
+        cross = self._W[:, slots].T @ Wn
+        gram = np.block([[self._gram[np.ix_(slots, slots)], cross], [cross.T, Wn.T @ Wn]])
+        bonds = np.concatenate([old, new])
+        sk = np.sqrt(s.stiffness[bonds])
+        scale = sk[:, None] * sk[None, :]
+        unshifted = np.diag(np.where(mask[bonds], 1.0, -1.0)) + 0.5 * (G + G.T) * scale
+        return removed, unshifted, 0.5 * (gram + gram.T) * scale
 
     # ------------------------------------------------------------- proposals
     def _toggle_terms(self, S: np.ndarray):
@@ -375,14 +504,18 @@ class IncrementalPoisson:
             threshold = self._threshold(S, tau)
             if bound <= threshold:
                 bound = self._sharper_bound(S, k, ratio, current_columns)
-            if bound <= threshold and not self._bound_exact:
-                self._set_bound(self.mask, None, None)  # refresh ℓ of the current state
+            if bound <= threshold and not self._bound_fresh:
+                self._refresh_bound()
                 bound = self._sharper_bound(S, k, ratio, current_columns)
             if bound <= threshold:
                 mask = self.mask.copy()
                 mask[S] ^= True
-                bound, exact = self._smallest_eigenvalue(mask), True
-                if bound <= threshold:
+                bound = self._certified_bound(mask, threshold)  # λ_min > bound, proven
+                if bound is None:  # undecided: exact λ_min by Lanczos
+                    bound, exact = self._smallest_eigenvalue(mask), True
+                    if not bound > threshold:
+                        return FLOPPY
+                elif bound == 0.0:
                     return FLOPPY
         if len(S) == 1:
             cap = 1.0 / (tau[0] * k[0]) + G[0, 0]
@@ -428,7 +561,7 @@ class IncrementalPoisson:
             self._set_mask(mask)
             if self._lu is not None and _pivot_ratio(self._lu) < CAP_PIVOT_TOL:
                 self._rebase(mask, mask)  # Woodbury would lose accuracy: start afresh
-        self.lambda_bound, self._bound_exact = bound, exact
+        self.lambda_bound, self._bound_fresh = bound, exact
         self._pending = None
         return self.current
 
