@@ -16,9 +16,8 @@ anneals from the greedy answer. Energies are in units of bonds: while no state
 meets the target, ``E = E₀/μ`` with μ the median |ΔE₀| of one admissible removal
 from the initial network; once one does, ``E = n_removed + w h`` with the hinge
 ``h = max(0, |ν − ν*| − tol/2) + λ_iso max(0, |ν_x − ν_y| − iso_tol/2)`` and
-``w = max(4/tol, 2 n_answer/h_initial)`` (leaving the target costs bonds, every
-removed bond costs one; the unpruned network costs twice the answer's ``n_answer``
-removals, so it never lies lower than the answer).
+``w = max(4/tol, 1/μ)`` (every removed bond costs one; leaving the target costs at
+least as many bonds as it typically takes to move E₀ that far).
 A proposal removes a present bond, re-adds a removed one, or swaps the two,
 each with probability 1/3 (``moves > 1``: that many uniformly random toggles).
 Metropolis on ΔE at temperature T; ``T_{t+1} = α T_t`` from ``T0`` down to ``Tf``,
@@ -340,15 +339,10 @@ class _Chain:
             + s.lambda_iso * max(0.0, abs(nu_x - nu_y) - 0.5 * s.iso_tol)
 
     def hinge_weight(self) -> float:
-        """Bonds that one unit of hinge costs once the target is met: ``1/μ₁ = 4/tol``, or
-        more, so that the initial network costs twice the answer's removals (else, on a
-        large network, the anneal drifts from the answer back toward the unpruned one)."""
-        floor = 4.0 / self.s.tol
-        initial = self.hinge(*self.initial[:3])
-        if not initial > 0:
-            return floor
-        removed = self.net.n_bonds - np.count_nonzero(self.best_mask)
-        return max(floor, 2.0 * removed / initial)
+        """Bonds that one unit of hinge costs once the target is met: ``max(4/tol, 1/μ)``,
+        i.e. at least the bonds it typically takes to move E₀ by that much (the unit of
+        the energy before the target is met)."""
+        return max(4.0 / self.s.tol, 1.0 / self.mu)
 
     def _rank(self, met: bool, removed: int, e0: float, a_min: float) -> tuple:
         """Sort key of candidate answers: met with fewest removals, then lowest E₀."""

@@ -31,7 +31,7 @@ as ``Cap_D`` becomes ill-conditioned (accuracy would drift). Beyond
 exact zero modes, accepted states keep a margin of rigidity (RIGID_MARGIN;
 see :class:`IncrementalPoisson`), so that every state passes ElasticSolver.
 The margin is decided by the same inertia argument applied to ``K − τI``
-(:meth:`IncrementalPoisson._shifted_inertia`): the cached columns give
+(:func:`_inertia_verdict`): the cached columns give
 ``Uᵀ(K₀ − τI)⁻¹U`` up to a bounded remainder, so no solve is needed.
 
 (The factorisation itself and the rigidity threshold live in :mod:`hpcnet.anneal.factor`.)
@@ -216,12 +216,12 @@ class IncrementalPoisson:
     bound ℓ of λ_min of the current state; a removal lowers it at most to
     ``(1 − χ) ℓ`` or, sharper, ``(1 − χ) ℓ / (k |K⁻¹b|² ℓ + 1 − χ)`` (secular
     equation of the rank-one update). When that bound does not clear the
-    threshold, the shifted inertia of the proposal decides (a few small dense
-    eigenvalue problems, no solve; it also proves ``λ_min > 100·threshold`` where it
-    can, which becomes the new ℓ). Only when it cannot decide (the proposal's
-    λ_min within round-off of the shift, or the base itself close to the
-    threshold) is ℓ recomputed exactly for the current state, then, if need
-    be, λ_min of the proposal itself (Lanczos on the Woodbury inverse).
+    threshold, ℓ of the current state is first raised to what its shifted
+    inertia proves (a few small dense eigenvalue problems, no solve; the shift
+    is chosen close below λ_min), then the proposal's shifted inertia decides.
+    Only where that cannot decide (λ_min within round-off of the shift, or the
+    base itself close to the threshold) does Lanczos on the Woodbury inverse
+    compute λ_min exactly.
     The verdict is thus always "λ_min > threshold"; the bounds only save work.
     """
 
@@ -415,12 +415,6 @@ class IncrementalPoisson:
                 self.n_certified += 1
                 return shift if verdict else 0.0
         return None
-
-    def _shifted_inertia(self, mask: np.ndarray, shift: float, lam0: float) -> bool | None:
-        """Whether ``K(mask) − shift·I ≻ 0``, for ``shift < lam0 ≤ λ_min(K₀)``: True, False,
-        or None (undecided). See :func:`_inertia_verdict`."""
-        pieces = self._inertia_pieces(mask)
-        return True if pieces is None else _inertia_verdict(*pieces, shift, lam0)
 
     def _inertia_pieces(self, mask: np.ndarray):
         """``(r, diag(sign) + Ĝ, Ŵ)`` for :func:`_inertia_verdict` over the bonds D where
