@@ -24,8 +24,9 @@ import numpy as np
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from hpcnet.anneal.chain import ChainState, run_chain  # noqa: E402
+from hpcnet.anneal.chain import run_chain  # noqa: E402
 from hpcnet.anneal.incremental import IncrementalPoisson  # noqa: E402
+from hpcnet.anneal.records import ChainState  # noqa: E402
 from hpcnet.anneal.settings import AnnealSettings
 from hpcnet.generators import generate  # noqa: E402
 

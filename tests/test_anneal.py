@@ -8,8 +8,9 @@ import h5py
 import numpy as np
 import pytest
 
-from hpcnet.anneal.chain import TRAJECTORY_FIELDS, ChainState, energy, metropolis_accept, run_chain
+from hpcnet.anneal.chain import energy, metropolis_accept, run_chain
 from hpcnet.anneal.incremental import IncrementalPoisson
+from hpcnet.anneal.records import TRAJECTORY_FIELDS, ChainState
 from hpcnet.anneal.settings import AnnealSettings
 from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.generators import generate

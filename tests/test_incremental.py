@@ -7,7 +7,8 @@ import pytest
 
 from hpcnet.anneal.bondsystem import BondSystem
 from hpcnet.anneal.factor import RIGID_MARGIN
-from hpcnet.anneal.incremental import FullPoisson, IncrementalPoisson, _inertia_verdict
+from hpcnet.anneal.incremental import FullPoisson, IncrementalPoisson
+from hpcnet.anneal.margin import inertia_verdict
 from hpcnet.errors import FloppyNetworkError
 from hpcnet.generators import generate
 from hpcnet.mechanics.elastic import ElasticSolver, poisson_ratio
@@ -101,7 +102,7 @@ def test_shifted_inertia_verdicts_match_dense_eigenvalues(tri8):
             shift = factor * lam
             if not shift < lam0:  # the certificate needs K₀ − shift·I ≻ 0
                 continue
-            verdict = _inertia_verdict(*pieces, shift, lam0)
+            verdict = inertia_verdict(*pieces, shift, lam0)
             if verdict is not None:
                 assert verdict == (lam > shift)
                 decided += 1

@@ -31,7 +31,7 @@ as ``Cap_D`` becomes ill-conditioned (accuracy would drift). Beyond
 exact zero modes, accepted states keep a margin of rigidity (RIGID_MARGIN;
 see :class:`IncrementalPoisson`), so that every state passes ElasticSolver.
 The margin is decided by the same inertia argument applied to ``K − τI``
-(:func:`_inertia_verdict`): the cached columns give
+(:func:`inertia_verdict`): the cached columns give
 ``Uᵀ(K₀ − τI)⁻¹U`` up to a bounded remainder, so no solve is needed.
 
 (The factorisation itself and the rigidity threshold live in :mod:`hpcnet.anneal.factor`.)
@@ -62,18 +62,21 @@ from hpcnet.anneal.factor import (
     factor_rigid,
     rigid_threshold,
 )
+from hpcnet.anneal.margin import (
+    BASE_LAMBDA_SAFETY,
+    FLOPPY_TOL,
+    inertia_verdict,
+    pencil_shift,
+    removal_ratio,
+)
 from hpcnet.errors import SolverError
 from hpcnet.mechanics.rigidity import ZERO_TOL
 from hpcnet.mechanics.stiffness import remove_rigid, rigid_modes
 from hpcnet.mechanics.strain import affine_fraction
 
-#: A removal with ``1 − χ_b`` (or an eigenvalue of ``Ŝ``) above ``−FLOPPY_TOL`` creates a zero mode.
-FLOPPY_TOL = 1e-9
 #: Refactorise as soon as the capacitance matrix's LU pivots span more than 1/CAP_PIVOT_TOL.
 CAP_PIVOT_TOL = 1e-8
-#: The base's λ_min from SLEPc (a Ritz value, so from above, converged to 1e-8) times this
-#: is taken as a lower bound of it.
-BASE_LAMBDA_SAFETY = 0.99
+
 
 def _gather(system: BondSystem, bonds: np.ndarray, vectors: np.ndarray,
             columns: np.ndarray | None = None) -> np.ndarray:
@@ -97,69 +100,6 @@ def _pivot_ratio(lu) -> float:
     return float(pivots.min() / pivots.max())
 
 
-def _removal_ratio(tau: np.ndarray, k: np.ndarray, G: np.ndarray) -> float:
-    """Lower bound of λ_min(after)/λ_min(before) for the toggles (0 when a zero mode appears).
-
-    ``G = U_Sᵀ K⁻¹ U_S`` of the current state, ``tau`` −1 (remove) / +1 (add).
-    Additions only stiffen; the removals then lower λ_min by at most the
-    determinant ratio ``det(K')/det(K'')`` (K'' = K + additions, K' ≤ K'').
-    Zero when ``Ŝ = diag(τ) + k^½ G k^½`` lacks one clearly negative
-    eigenvalue per removal (Haynsworth inertia: a new zero mode).
-    """
-    removals = tau < 0
-    n_removals = int(np.sum(removals))
-    if n_removals == 0:
-        return 1.0
-    if len(tau) == 1:
-        ratio = 1.0 - k[0] * G[0, 0]  # 1 − χ_b
-        return ratio if ratio > FLOPPY_TOL else 0.0
-    sk = np.sqrt(k)
-    S_hat = np.diag(tau) + sk[:, None] * G * sk[None, :]
-    eig = np.linalg.eigvalsh(0.5 * (S_hat + S_hat.T))
-    if np.sum(eig < -FLOPPY_TOL) < n_removals:
-        return 0.0
-    CG = (tau * k)[:, None] * G
-    adds = ~removals
-    det_all = np.linalg.det(np.eye(len(tau)) + CG)
-    det_adds = np.linalg.det(np.eye(int(adds.sum())) + CG[np.ix_(adds, adds)]) \
-        if adds.any() else 1.0
-    return float(det_all / det_adds)
-
-
-def _inertia_verdict(removed: int, unshifted: np.ndarray, gram: np.ndarray, shift: float,
-                     lam0: float) -> bool | None:
-    """Whether ``K − shift·I ≻ 0``, from the pieces of :meth:`IncrementalPoisson._inertia_pieces`.
-
-    ``K = K₀ + U C Uᵀ``; with ``A = K₀ − shift·I ≻ 0`` (``shift < lam0 ≤ λ_min(K₀)``),
-    Haynsworth inertia gives: ``K − shift·I ≻ 0`` exactly when ``Cap = C⁻¹ + Uᵀ A⁻¹ U``
-    has one negative eigenvalue per removed bond (``removed`` of them). ``Uᵀ A⁻¹ U =
-    Uᵀ K₀⁻¹ U + shift·WᵀW + R`` with ``0 ⪯ R ⪯ shift²/(lam0 − shift)·WᵀW``, so by Weyl
-    the r-th eigenvalue of Cap lies between those of the two matrices without and with
-    that bound of R: both clearly negative proves it, both clearly positive disproves it.
-    Scaled by ``|C|^½`` (same inertia).
-    """
-    low = unshifted + shift * gram
-    if np.linalg.eigvalsh(low + shift * shift / (lam0 - shift) * gram)[removed - 1] \
-            < -FLOPPY_TOL:
-        return True
-    if np.linalg.eigvalsh(low)[removed - 1] > FLOPPY_TOL:
-        return False
-    return None
-
-
-def _pencil_shift(removed: int, unshifted: np.ndarray, gram: np.ndarray, lam0: float) -> float:
-    """A shift just below where :func:`_inertia_verdict` stops proving rigidity (0 if none).
-
-    The upper matrix there is ``unshifted + ρ·gram`` with ``ρ = shift·lam0/(lam0 − shift)``;
-    its r-th eigenvalue turns positive at ``ρ* = −θ_r``, θ the eigenvalues of the
-    pencil (unshifted, gram). Nine tenths of the matching shift, to be verified.
-    """
-    try:
-        theta = la.eigh(unshifted, gram, eigvals_only=True, check_finite=False)
-    except (la.LinAlgError, ValueError):  # gram not positive definite
-        return 0.0
-    rho = -float(theta[removed - 1])
-    return 0.9 * rho * lam0 / (lam0 + rho) if rho > 0 else 0.0
 
 
 class Evaluator(Protocol):
@@ -377,14 +317,14 @@ class IncrementalPoisson:
 
     def _refresh_bound(self) -> None:
         """Raise ℓ of the current state to what its shifted inertia proves (at the
-        :func:`_pencil_shift`), or else to its exact λ_min (Lanczos)."""
+        :func:`pencil_shift`), or else to its exact λ_min (Lanczos)."""
         lam0 = self._base_lambda_lower()
         pieces = self._inertia_pieces(self.mask)
         if pieces is None:
             proven = lam0
         else:
-            shift = _pencil_shift(*pieces, lam0)
-            proven = shift if 0.0 < shift < lam0 and _inertia_verdict(*pieces, shift, lam0) \
+            shift = pencil_shift(*pieces, lam0)
+            proven = shift if 0.0 < shift < lam0 and inertia_verdict(*pieces, shift, lam0) \
                 else 0.0
         if proven > self.lambda_bound:
             self.n_certified += 1
@@ -396,9 +336,9 @@ class IncrementalPoisson:
         """A lower bound of λ_min(``mask``) above ``threshold`` proven without a solve, 0
         when λ_min ≤ threshold is proven, None when undecided (then Lanczos decides).
 
-        Tries the shift :func:`_pencil_shift` (close below λ_min: proven, it becomes the
+        Tries the shift :func:`pencil_shift` (close below λ_min: proven, it becomes the
         state's bound and spares the next removals this test), then ``threshold``
-        itself; λ₀ is a lower bound of the base's λ_min. See :func:`_inertia_verdict`.
+        itself; λ₀ is a lower bound of the base's λ_min. See :func:`inertia_verdict`.
         """
         lam0 = self._base_lambda_lower()
         if not threshold < lam0:
@@ -407,17 +347,17 @@ class IncrementalPoisson:
         if pieces is None:  # only additions to the base: K ⪰ K₀
             self.n_certified += 1
             return lam0
-        for shift in (_pencil_shift(*pieces, lam0), threshold):
+        for shift in (pencil_shift(*pieces, lam0), threshold):
             if not threshold <= shift < lam0:
                 continue
-            verdict = _inertia_verdict(*pieces, shift, lam0)
+            verdict = inertia_verdict(*pieces, shift, lam0)
             if verdict or (verdict is False and shift == threshold):
                 self.n_certified += 1
                 return shift if verdict else 0.0
         return None
 
     def _inertia_pieces(self, mask: np.ndarray):
-        """``(r, diag(sign) + Ĝ, Ŵ)`` for :func:`_inertia_verdict` over the bonds D where
+        """``(r, diag(sign) + Ĝ, Ŵ)`` for :func:`inertia_verdict` over the bonds D where
         ``mask`` differs from the base (None when D removes nothing): ``Ĝ = |C|^½ Uᵀ K₀⁻¹ U
         |C|^½`` and ``Ŵ = |C|^½ WᵀW |C|^½`` with ``W = K₀⁻¹ U``, from cached columns."""
         s = self.system
@@ -490,7 +430,7 @@ class IncrementalPoisson:
         tau = np.where(self.mask[S], -1.0, 1.0)
         k = self.system.stiffness[S]
         G, BX, BH, BL, current_columns = self._toggle_terms(S)
-        ratio = _removal_ratio(tau, k, G)
+        ratio = removal_ratio(tau, k, G)
         if ratio <= 0.0:
             return FLOPPY
         bound, exact = self.lambda_bound * ratio, False

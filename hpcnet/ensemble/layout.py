@@ -16,8 +16,8 @@ import json
 
 import numpy as np
 
-from hpcnet.anneal.chain import PATH_FIELDS
-from hpcnet.anneal.chain import TRAJECTORY_FIELDS as TRAJECTORY  # one dataset per field
+from hpcnet.anneal.records import PATH_FIELDS
+from hpcnet.anneal.records import TRAJECTORY_FIELDS as TRAJECTORY  # one dataset per field
 from hpcnet.network import boundary_from_flags
 
 LAYOUT_VERSION = 2

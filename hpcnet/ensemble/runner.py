@@ -27,7 +27,8 @@ import numpy as np
 from mpi4py import MPI
 
 from hpcnet import __version__
-from hpcnet.anneal.chain import PATH_FIELDS, network_fingerprint, run_chain
+from hpcnet.anneal.chain import network_fingerprint, run_chain
+from hpcnet.anneal.records import PATH_FIELDS
 from hpcnet.anneal.settings import METHODS, AnnealSettings
 from hpcnet.ensemble import layout
 from hpcnet.ensemble.counter import SharedCounters
@@ -436,7 +437,7 @@ def _run(settings, output, comm, signals, force, checkpoint_seconds, lock) -> Ou
 
 def _run_task(task, settings, checkpoint, journal, stopping, progress, checkpoint_seconds):
     """Run one chain, journaling checkpoints and the result."""
-    from hpcnet.anneal.chain import ChainState
+    from hpcnet.anneal.records import ChainState
 
     try:
         net = settings.network(task)
