@@ -6,13 +6,15 @@ For distorted tri networks of L = 12 ... 32 it times, per network:
   rigidity check, two solves), one network at a time;
 * ``matrix``: the dynamical matrix built from the network plus AlexNet's forward
   pass, fed natively (2N × 2N) and resized to a fixed side (``--matrix-size``);
+* ``lattice``: the dynamical matrix built from the network plus the lattice
+  model's forward pass (D laid out on the lattice, a small CNN; hpcnet's recipe);
 * ``image``: the network rendered (``--image-size`` pixels) plus ResNet-50's
   forward pass.
 
 CNN times are given for single networks (batch 1) and per network within a batch
 (``--batch``); the ratios compare against the fixed-size matrix CNN, whose cost
 does not grow with L. The weights are untrained (the time does not depend on them). All
-three run on ``--threads`` CPU threads (default 1: one core each), or the CNNs
+four run on ``--threads`` CPU threads (default 1: one core each), or the CNNs
 on a GPU with ``--device cuda``. The paper reports the matrix CNN 25× faster than
 the image CNN and 3.5×10³× faster than its own solver at 32×32. Where 2N is below
 AlexNet's minimum input side the native matrix CNN is not timed ("-").
@@ -99,8 +101,8 @@ def main() -> None:
     print(f"device {device}, {args.threads} CPU thread(s), torch {torch.__version__}; "
           f"ms per network (batch 1 | per network in a batch of {args.batch})")
     head = (f"{'L':>3} {'N':>5} {'solve':>7} {'matrix native':>15} "
-            f"{f'matrix {args.matrix_size}':>15} {'image':>15}   "
-            f"{'solve/matrix':>13} {'image/matrix':>13}")
+            f"{f'matrix {args.matrix_size}':>15} {'lattice':>15} {'image':>15}   "
+            f"{'solve/matrix':>13} {'image/matrix':>13} {'solve/lattice':>13}")
     print(head + "  (ratios against the fixed-size matrix CNN: batch 1 | batched)")
     records = []
     for L in map(int, args.sizes.split(",")):
@@ -110,6 +112,7 @@ def main() -> None:
         models = {"matrix_native": (None if side < ALEXNET_MIN_SIDE else
                                     Surrogate(input_spec("alexnet-matrix", side, None))),
                   "matrix_fixed": Surrogate(input_spec("alexnet-matrix", side, args.matrix_size)),
+                  "lattice": Surrogate(input_spec("lattice-matrix", side, None)),
                   "image": image_model}
         times = {}
         for name, model in models.items():
@@ -123,12 +126,15 @@ def main() -> None:
                                                  max(1, args.repeats // 2))}
         records.append({"L": L, "n_nodes": nets[0].n_nodes, "solve_s": t_solve, **times})
 
-        ref, image = times["matrix_fixed"], times["image"]
+        ref, image, lattice = times["matrix_fixed"], times["image"], times["lattice"]
         print(f"{L:>3} {nets[0].n_nodes:>5} {1e3 * t_solve:>7.2f} "
-              f"{cell(times['matrix_native']):>15} {cell(ref):>15} {cell(image):>15}   "
+              f"{cell(times['matrix_native']):>15} {cell(ref):>15} {cell(lattice):>15} "
+              f"{cell(image):>15}   "
               f"{t_solve / ref['single_s']:>6.2f}|{t_solve / ref['batched_s']:<6.2f} "
               f"{image['single_s'] / ref['single_s']:>6.1f}|"
-              f"{image['batched_s'] / ref['batched_s']:<6.1f}", flush=True)
+              f"{image['batched_s'] / ref['batched_s']:<6.1f} "
+              f"{t_solve / lattice['single_s']:>6.2f}|{t_solve / lattice['batched_s']:<6.2f}",
+              flush=True)
     if args.json:
         metadata = {"device": str(device), "threads": args.threads, "torch": torch.__version__,
                     "batch": args.batch, "matrix_size": args.matrix_size,

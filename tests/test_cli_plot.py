@@ -139,6 +139,7 @@ def test_reproduce_script_runs_every_stage_and_resumes(tmp_path):
     report = (out / "REPORT.md").read_text()
     assert report.startswith("# Reproduction report: tiny scale")
     assert "| tuning range, packing |" in report and "| CNN R² on the test split" in report
+    assert "| CNN R² on the test split, lattice-matrix (lattice) |" in report
     for stem, caption in FIGURES:
         assert_figure(out / "figures" / stem, (ENSEMBLE_SIZES | LEARNING_SIZES)[stem])
         assert f"![{caption}](figures/{stem}.png)" in report
@@ -147,6 +148,6 @@ def test_reproduce_script_runs_every_stage_and_resumes(tmp_path):
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert f"{out / 'ensemble.h5'}: 24 of 24 tasks done" in again.stdout
     assert again.stdout.count("exists (delete it to rebuild)") == 2
-    assert again.stdout.count("is finished (delete it to retrain)") == 2
+    assert again.stdout.count("is finished (delete it to retrain)") == 3  # 2 matrix CNNs, 1 image
     bad = subprocess.run([script, "huge"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown scale 'huge'" in bad.stderr

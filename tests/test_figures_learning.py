@@ -178,7 +178,7 @@ def test_timing_file(timing_file):
     # 2N = 32 is below AlexNet's minimum side: no native matrix time at L = 4.
     assert timing["records"][0]["matrix_native"] is None
     for rec in timing["records"]:
-        times = [rec["solve_s"]] + [rec[name][key] for name in ("matrix_fixed", "image")
+        times = [rec["solve_s"]] + [rec[name][key] for name in ("matrix_fixed", "lattice", "image")
                                     for key in ("single_s", "batched_s")]
         assert all(0 < t < 60 for t in times)
     assert timing["records"][1]["matrix_native"]["single_s"] > 0
@@ -202,6 +202,8 @@ def test_timing_figure(timing_file, tmp_path):
                                [1e3 * r["matrix_fixed"]["batched_s"] for r in records])
     np.testing.assert_allclose(lines["image CNN (128 px, with rendering), batch 1"].get_ydata(),
                                [1e3 * r["image"]["single_s"] for r in records])
+    np.testing.assert_allclose(lines["lattice CNN (D on the lattice), batch 1"].get_ydata(),
+                               [1e3 * r["lattice"]["single_s"] for r in records])
     native = lines["matrix CNN (native 2N×2N), batch 1"].get_ydata()
     assert np.isnan(native[0]) and native[1] == 1e3 * records[1]["matrix_native"]["single_s"]
     last = records[-1]
@@ -214,6 +216,20 @@ def test_timing_figure(timing_file, tmp_path):
         assert expected in title
     assert "N = 36" in title
     check_saved(fig, TIMING_SIZE, tmp_path / "fig5d")
+
+
+def test_timing_files_written_before_the_lattice_model_still_read(timing_file, tmp_path):
+    data = json.loads(timing_file.read_text())
+    for rec in data["records"]:
+        del rec["lattice"]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(data))
+    labels = [line.get_label() for line in timing_figure(load_timing(old)).axes[0].get_lines()]
+    assert len(labels) == 7 and not any("lattice" in label for label in labels)
+    data["records"][0]["image"] = None  # only the later paths may be absent
+    old.write_text(json.dumps(data))
+    with pytest.raises(HpcnetError, match=r"records\[0\]\.image missing"):
+        load_timing(old)
 
 
 def test_timing_file_errors(timing_file, tmp_path):

@@ -16,8 +16,9 @@ from mpi4py import MPI
 
 from hpcnet.analysis.training_runs import load_run
 from hpcnet.errors import HpcnetError
+from hpcnet.generators.lattice import tri_network
 from hpcnet.learn.dataset import DatasetSettings, LearnDataset, build_dataset
-from hpcnet.learn.models import InputSpec, Surrogate
+from hpcnet.learn.models import InputSpec, Surrogate, input_spec
 from hpcnet.learn.predict import Predictor
 from hpcnet.learn.render import RenderSettings
 from hpcnet.learn.run_dir import TrainSettings
@@ -154,6 +155,10 @@ def test_material_training_and_the_training_domain(dataset, tmp_path):
     reasons = predictor.outside_training(net, hi + 0.1, a_min=0.1)
     assert len(reasons) == 2 and "outside the training labels' range" in reasons[0]
     assert "below the material floor 0.8" in reasons[1]
+    pruned = Network.from_arrays(net.positions, net.bonds[2:], net.boundary,
+                                 net.stiffness[2:], kind="tri", size=6, params=net.params)
+    assert predictor.outside_training(pruned, (lo + hi) / 2) == [
+        "2 bonds removed from the lattice, trained on whole lattices"]
     other = Network.from_arrays(net.positions, net.bonds, net.boundary, net.stiffness,
                                 kind="delaunay", size=7, params={"distortion": 0.99})
     reasons = predictor.outside_training(other, (lo + hi) / 2)
@@ -179,7 +184,81 @@ def test_resnet_trains_on_images_and_predicts(dataset, tmp_path):
     assert np.isfinite(json.loads(line)["nu_pred"])
 
 
+def test_lattice_model_trains_with_its_recipe_resumes_and_predicts(dataset, tmp_path):
+    run = tmp_path / "lattice"
+    args = ["train", dataset, "--model", "lattice-matrix", "-o", run, "--batch-size", "6"]
+    run_cli(*args, "--epochs", "4")
+    info = json.loads((run / "settings.json").read_text())
+    assert info["input"] == {"model": "lattice-matrix", "source_side": 72, "side": 6}
+    recipe = {k: info["settings"][k] for k in ("lr", "schedule", "augment")}
+    assert recipe == {"lr": 2e-3, "schedule": "one-cycle", "augment": "reverse-nodes"}
+    history = _history(run)
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert history[-1]["lr"] < history[0]["lr"] / 10  # one cycle: annealed by the last step
+    best = load_checkpoint(run / "best.pt")
+    assert float(best["model"]["input_scale"]) > 0  # fitted on the training inputs
+
+    # under one cycle the epochs are fixed; an interrupted run resumes (same command)
+    refused = run_cli(*args, "--epochs", "5", check=False)
+    assert refused.returncode == 1 and "one-cycle" in refused.stderr
+    (run / "test.json").unlink()
+    run_cli(*args, "--epochs", "4")
+    assert _history(run) == history and (run / "test.json").exists()
+
+    with open(run / "test_predictions.csv") as fh:
+        first = next(csv.DictReader(fh))
+    with LearnDataset(dataset) as ds:
+        net = ds.network(int(first["index"]))
+    net.save(tmp_path / "net.h5")
+    line = json.loads(run_cli("predict", run, tmp_path / "net.h5", "--json").stdout)
+    assert line["nu_pred"] == pytest.approx(float(first["nu_pred"]), abs=1e-5)
+    far = np.array([[0, 35]])  # opposite corners: not a lattice bond
+    off = Network.from_arrays(net.positions, np.concatenate([net.bonds, far]), net.boundary,
+                              kind="tri", size=6)
+    off.save(tmp_path / "off.h5")
+    proc = run_cli("predict", run, tmp_path / "off.h5", check=False)
+    assert proc.returncode == 1 and "1 of this network's bonds are not bonds" in proc.stderr
+    tri_network(8, seed=1, distortion=0.2).save(tmp_path / "big.h5")
+    proc = run_cli("predict", run, tmp_path / "big.h5", check=False)
+    assert proc.returncode == 1 and "reads 6×6 triangular lattices" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_an_interrupted_lattice_run_resumes_to_the_uninterrupted_one(dataset, tmp_path,
+                                                                      monkeypatch):
+    """Killed after epoch 2's checkpoint, the rerun ends where one run of 4 epochs does
+    (one-cycle schedule, seeded renumbering, batch-norm statistics all restored)."""
+    import hpcnet.learn.train as training
+
+    settings = TrainSettings(model="lattice-matrix", dataset=str(dataset), epochs=4,
+                             batch_size=6)
+    whole = train(settings, tmp_path / "whole")
+    save = training._save_epoch
+
+    def save_then_die(run_dir, settings, spec, data, core, optimizer, scheduler, scaler,
+                      state, improved):
+        save(run_dir, settings, spec, data, core, optimizer, scheduler, scaler, state, improved)
+        if state["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_save_epoch", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(settings, tmp_path / "cut")
+    monkeypatch.setattr(training, "_save_epoch", save)
+    resumed = train(settings, tmp_path / "cut")
+    first, second = _history(tmp_path / "whole"), _history(tmp_path / "cut")
+    for key in ("train_loss", "val_rmse", "lr"):
+        assert [h[key] for h in second] == [h[key] for h in first], key
+    assert resumed["test_rmse"] == whole["test_rmse"]
+
+
 def test_user_errors_are_clean(dataset, tmp_path):
+    odd_side, delaunay = tmp_path / "odd.h5", tmp_path / "delaunay.h5"
+    build_dataset(DatasetSettings(kind="tri", size=5, count=10, seed=1), odd_side,
+                  MPI.COMM_SELF)
+    build_dataset(DatasetSettings(kind="delaunay", size=6, count=10, seed=1, distortion=None),
+                  delaunay, MPI.COMM_SELF)
+
     def settings(**kw):
         return TrainSettings(**{"model": "alexnet-matrix", "dataset": str(dataset), **kw})
 
@@ -187,6 +266,10 @@ def test_user_errors_are_clean(dataset, tmp_path):
         (settings(dataset=str(tmp_path / "missing.h5")), "no such dataset"),
         (settings(matrix_size=40), "at least 63"),
         (settings(batch_size=64), "fewer than one batch"),
+        (settings(model="lattice-matrix", matrix_size=96), "applies to alexnet-matrix only"),
+        (settings(model="resnet50-image", augment="reverse-nodes"), "no node numbers"),
+        (settings(model="lattice-matrix", dataset=str(odd_side)), "even side"),
+        (settings(model="lattice-matrix", dataset=str(delaunay)), "not delaunay networks"),
     ):
         with pytest.raises(HpcnetError, match=message):
             train(bad, tmp_path / "r")
@@ -216,15 +299,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_gloo_processes_take_the_single_process_steps(dataset, tmp_path):
-    """DDP over 2 processes, each with half of every global batch, equals 1 process."""
+@pytest.mark.parametrize("model", ["alexnet-matrix", "lattice-matrix"])
+def test_two_gloo_processes_take_the_single_process_steps(dataset, tmp_path, model):
+    """DDP over 2 processes, each with half of every global batch, equals 1 process
+    (the lattice model with its augmentation and per-step schedule)."""
     for world in (1, 2):
         mp.spawn(ddp_worker.sgd_epoch, nprocs=world, join=True,
-                 args=(world, str(dataset), _free_port(), str(tmp_path / f"w{world}.pt")))
+                 args=(world, str(dataset), _free_port(), str(tmp_path / f"w{world}.pt"),
+                       model))
     one, two = (torch.load(tmp_path / f"w{w}.pt", weights_only=True) for w in (1, 2))
     assert two["loss"] == pytest.approx(one["loss"], rel=1e-6)
     torch.manual_seed(0)
-    start = Surrogate(InputSpec("alexnet-matrix", 72, 72), dropout=0.0).state_dict()
+    start = Surrogate(input_spec(model, 72, None), dropout=0.0).state_dict()
+    start = {k: v for k, v in start.items() if k != "input_scale"}
     moved = max((one["state"][k] - start[k]).abs().max().item() for k in start)
     assert moved > 1e-4  # the steps changed the weights far beyond the tolerance
     for key, value in one["state"].items():

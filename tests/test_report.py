@@ -203,7 +203,9 @@ def test_report_table_is_computed_from_the_inputs(crafted, tiny_runs, tmp_path):
     test = json.loads((tiny_runs["alexnet"] / "test.json").read_text())
     alexnet = rows[f"CNN R² on the test split, alexnet-matrix ({tiny_runs['alexnet'].name})"]
     assert alexnet[1].startswith(f"R² = {test['test_r2']:.3f}, RMSE {test['test_rmse']:.4f}")
-    assert alexnet[2] == ("yes" if test["test_r2"] >= 0.98 else "no")
+    assert alexnet[1].endswith(f"material labels R² = {test['test_material_r2']:.3f}, RMSE "
+                               f"{test['test_material_rmse']:.4f} (n = {test['n_test_material']})")
+    assert alexnet[2] == ("yes" if test["test_material_r2"] >= 0.98 else "no")
     speed = rows["matrix CNN predicts faster than image CNN"]
     assert speed[1:] == ["25.0× at N = 1024 (L = 32), batch 1; 20.0× batched", "yes"]
     solve = rows["matrix CNN predicts faster than solving the equilibrium"]

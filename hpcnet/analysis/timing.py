@@ -24,6 +24,8 @@ Schema (all times in seconds per network)::
           "matrix_native": {"single_s": ..., "batched_s": ...},  # AlexNet on 2N × 2N,
                                   #   null where 2N is below AlexNet's minimum side
           "matrix_fixed":  {"single_s": ..., "batched_s": ...},  # AlexNet, resized input
+          "lattice":       {"single_s": ..., "batched_s": ...},  # the lattice model (D laid
+                                  #   out on the lattice); absent in files written before it
           "image":         {"single_s": ..., "batched_s": ...}   # render + ResNet-50
         }, ...
       ]
@@ -47,9 +49,11 @@ TIMING_FORMAT = "hpcnet-timing-1"
 METADATA_KEYS = {"device": str, "threads": int, "torch": str, "batch": int,
                  "matrix_size": int, "image_size": int, "distortion": float, "repeats": int}
 #: The CNN paths timed per record, in plotting order.
-CNN_PATHS = ("matrix_fixed", "matrix_native", "image")
+CNN_PATHS = ("matrix_fixed", "matrix_native", "lattice", "image")
 #: Paths that may be null (input too small for the network).
 OPTIONAL_PATHS = ("matrix_native",)
+#: Paths that files written before them lack (read as null).
+LATER_PATHS = ("lattice",)
 TIME_KEYS = ("single_s", "batched_s")
 
 
@@ -82,7 +86,8 @@ def validate_timing(data, source: str = "timing data") -> dict:
         _check_time(rec.get("solve_s"), f"{where}.solve_s", fail)
         for name in CNN_PATHS:
             times = rec.get(name)
-            if times is None and name in OPTIONAL_PATHS and name in rec:
+            if times is None and (name in OPTIONAL_PATHS and name in rec
+                                  or name in LATER_PATHS and name not in rec):
                 continue
             if not isinstance(times, dict):
                 fail(f"{where}.{name} missing")
@@ -125,7 +130,8 @@ def series(timing: dict, name: str, key: str = "single_s") -> list[float]:
         return [float(r["solve_s"]) for r in timing["records"]]
     if name not in CNN_PATHS or key not in TIME_KEYS:
         raise HpcnetError(f"unknown timing series {name!r}/{key!r}")
-    return [math.nan if r[name] is None else float(r[name][key]) for r in timing["records"]]
+    return [math.nan if r.get(name) is None else float(r[name][key])
+            for r in timing["records"]]
 
 
 def largest_ratios(timing: dict) -> dict:

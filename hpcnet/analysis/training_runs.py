@@ -98,7 +98,7 @@ class TrainingRun:
     name : str
         The directory's name.
     model : str
-        ``alexnet-matrix`` or ``resnet50-image``.
+        ``lattice-matrix``, ``alexnet-matrix`` or ``resnet50-image``.
     settings : dict
         The training settings (settings.json ``settings``).
     input : dict

@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from hpcnet.cli.options import DIRECTORY, FILE, force_option, settings_options
-from hpcnet.learn.run_dir import DEVICES, LABELS, MODELS, TrainSettings
+from hpcnet.learn.run_dir import (
+    AUGMENTATIONS,
+    DEVICES,
+    LABELS,
+    MODEL_DEFAULTS,
+    MODELS,
+    SCHEDULES,
+    TrainSettings,
+)
 
 
 class MatrixSizeType(click.ParamType):
@@ -25,17 +33,34 @@ class MatrixSizeType(click.ParamType):
         return side
 
 
+def _per_model(name: str) -> str:
+    values = "; ".join(f"{model} {MODEL_DEFAULTS[model][name]}" for model in MODELS)
+    return f"  [default: {values}]"
+
+
 #: Help of the TrainSettings options.
 TRAIN_HELP = {
-    "model": "AlexNet on the dynamical matrix, or ResNet-50 on the rendered image.",
-    "epochs": "Total epochs; raise it to continue a finished run.",
-    "batch_size": "Global batch size, split evenly over the processes.",
-    "lr": "AdamW learning rate (halved after 4 epochs without validation gain).",
+    "model": "lattice-matrix: the dynamical matrix laid out on the triangular lattice, "
+             "read by a small CNN (tri networks; the recipe of docs/learn.md). "
+             "alexnet-matrix: AlexNet on the dynamical matrix; resnet50-image: ResNet-50 "
+             "on the rendered image (the paper's two).",
+    "epochs": "Total epochs; raise it to continue a finished run (not under the "
+              "one-cycle schedule, which spans them).",
+    "batch_size": "Global batch size, split evenly over the processes." + _per_model(
+        "batch_size"),
+    "lr": "AdamW learning rate: the starting rate under 'plateau', the peak under "
+          "'one-cycle'." + _per_model("lr"),
+    "schedule": "'plateau': halve the rate after 4 epochs without validation gain; "
+                "'one-cycle': warm up to the peak over 30 % of the steps, then anneal "
+                "(cosine) to 1/250000 of it." + _per_model("schedule"),
+    "augment": "'reverse-nodes': renumber the nodes of a seeded half of the training "
+               "matrices in reverse each epoch (exact: ν does not depend on numbering; on "
+               "an even-sided triangular lattice it is the 180° turn)." + _per_model("augment"),
     "weight_decay": "AdamW weight decay.",
-    "dropout": "AlexNet's dropout probability (ResNet-50 has none).",
+    "dropout": "AlexNet's dropout probability (the other models have none).",
     "matrix_size": "alexnet-matrix input: 'native' (2N×2N) or a side the matrices are "
                    "resized to (bilinear, antialiased).  [default: native]",
-    "seed": "Seed of the initial weights, shuffling and dropout.",
+    "seed": "Seed of the initial weights, shuffling, augmentation and dropout.",
     "split_seed": "Seed of the 6:2:2 train/val/test split (saved in split.json).",
     "device": "'auto': this process's GPU when there is one, else the CPU.",
     "amp": "Mixed precision on GPUs (bfloat16, or float16 with loss scaling).",
@@ -46,7 +71,8 @@ TRAIN_HELP = {
 TRAIN_TYPES = {
     "model": click.Choice(MODELS), "device": click.Choice(DEVICES),
     "epochs": click.IntRange(min=1), "batch_size": click.IntRange(min=1),
-    "lr": click.FloatRange(min=0, min_open=True), "weight_decay": click.FloatRange(min=0),
+    "lr": click.FloatRange(min=0, min_open=True), "schedule": click.Choice(SCHEDULES),
+    "augment": click.Choice(AUGMENTATIONS), "weight_decay": click.FloatRange(min=0),
     "dropout": click.FloatRange(0, 1, max_open=True), "matrix_size": MatrixSizeType(),
     "seed": click.IntRange(min=0), "split_seed": click.IntRange(min=0),
     "workers": click.IntRange(min=0), "labels": click.Choice(LABELS),

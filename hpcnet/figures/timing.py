@@ -2,7 +2,8 @@
 
 Reads the JSON that ``benchmarks/bench_learn.py --json`` writes (through
 :func:`hpcnet.analysis.timing.load_timing`): per lattice size, the solve time and, for
-the matrix CNN (fixed-size and native input) and the image CNN, the time of one
+the matrix CNN (fixed-size and native input), the lattice CNN (when timed) and
+the image CNN, the time of one
 network alone (solid) and per network within a batch (dashed).
 """
 
@@ -18,13 +19,14 @@ from hpcnet.figures.style import new_figure
 TIMING_SIZE = (8.0, 4.2)
 #: Colour of each timed path.
 PATH_COLORS = {"solve": "black", "matrix_fixed": "tab:blue", "matrix_native": "tab:cyan",
-               "image": "tab:orange"}
+               "lattice": "tab:green", "image": "tab:orange"}
 
 
 def _path_labels(meta: dict) -> dict[str, str]:
     side, px = meta["matrix_size"], meta["image_size"]
     return {"matrix_fixed": f"matrix CNN ({side}² input)",
             "matrix_native": "matrix CNN (native 2N×2N)",
+            "lattice": "lattice CNN (D on the lattice)",
             "image": f"image CNN ({px} px, with rendering)"}
 
 
@@ -41,6 +43,8 @@ def timing_figure(timing: dict) -> Figure:
     ax.plot(n_nodes, 1e3 * np.array(series(timing, "solve")), "s-",
             color=PATH_COLORS["solve"], label="PETSc solve")
     for name, label in _path_labels(meta).items():
+        if np.all(np.isnan(series(timing, name))):
+            continue  # not timed (a file written before this path)
         for key, style, suffix in (("single_s", "o-", "batch 1"),
                                    ("batched_s", "o--", f"batch {meta['batch']}")):
             ax.plot(n_nodes, 1e3 * np.array(series(timing, name, key)), style,

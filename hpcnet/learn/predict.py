@@ -1,9 +1,9 @@
 """ν of networks from a trained surrogate, in batches (what ``hpcnet predict`` runs).
 
 A surrogate knows only its training distribution: :meth:`Predictor.outside_training`
-names the ways a network leaves it (kind, node count, distortion, predicted ν
-outside the training labels' range, and, when its a_min is known, a
-non-material response).
+names the ways a network leaves it (kind, node count, distortion, bonds removed
+from a lattice when it learnt on whole ones, predicted ν outside the training
+labels' range, and, when its a_min is known, a non-material response).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import torch
 from hpcnet.errors import FloppyNetworkError, HpcnetError
 from hpcnet.learn.dataset import DatasetSettings, dense_matrix
 from hpcnet.learn.distributed import pick_device
+from hpcnet.learn.lattice_input import lattice_bonds
 from hpcnet.learn.models import InputSpec, Surrogate
 from hpcnet.learn.render import render
 from hpcnet.learn.run_dir import BEST
@@ -50,6 +51,7 @@ class Predictor:
         self.model = Surrogate(self.spec, best["settings"]["dropout"]).to(self.device)
         self.model.load_state_dict(best["model"])
         self.model.eval()
+        self._lattice = None  # the lattice model's bond set, built when first needed
 
     def inputs(self, nets: list[Network]) -> torch.Tensor:
         """The stored-input form of ``nets``: (B, 1, S, S) matrices or images."""
@@ -58,12 +60,17 @@ class Predictor:
         else:
             for net in nets:
                 self._check_matrix_side(net)
+                if self.spec.on_lattice:
+                    self._check_on_lattice(net)
             arrays = [dense_matrix(net) for net in nets]
         return torch.from_numpy(np.stack(arrays))[:, None]
 
     def _check_matrix_side(self, net: Network) -> None:
         if net.n_dof == self.spec.source_side:
             return
+        if self.spec.on_lattice:
+            raise HpcnetError(f"the model reads {self.spec.side}×{self.spec.side} triangular "
+                              f"lattices; this network has {net.n_nodes} nodes")
         if not self.spec.resized:
             raise HpcnetError(
                 f"the model reads native {self.spec.source_side}×{self.spec.source_side} "
@@ -71,6 +78,15 @@ class Predictor:
                 f"{net.n_nodes} nodes (train with a matrix size to read other sizes)")
         log.warning("a network with %d nodes, the training set had %d: the prediction "
                     "extrapolates", net.n_nodes, self.spec.source_side // 2)
+
+    def _check_on_lattice(self, net: Network) -> None:
+        if self._lattice is None:
+            self._lattice = lattice_bonds(self.spec.side)
+        off = set(map(tuple, np.sort(net.bonds, axis=1).tolist())) - self._lattice
+        if off:
+            raise HpcnetError(
+                f"{len(off)} of this network's bonds are not bonds of the {self.spec.side}×"
+                f"{self.spec.side} triangular lattice that lattice-matrix reads")
 
     @torch.no_grad()
     def predict_inputs(self, x: torch.Tensor) -> np.ndarray:
@@ -110,6 +126,11 @@ class Predictor:
             out.append(f"kind {net.kind}, trained on {ds.kind}")
         if net.size != ds.size:
             out.append(f"size L = {net.size} ({net.n_nodes} nodes), trained on L = {ds.size}")
+        if ds.kind == "tri" and not ds.anneal_files and net.kind == "tri" and net.size == ds.size:
+            removed = len(lattice_bonds(ds.size)) - net.n_bonds
+            if removed > 0:
+                out.append(f"{removed} bonds removed from the lattice, trained on whole "
+                           f"lattices")
         r = net.params.get("distortion")
         if ds.distortion is not None and r is not None:
             lo, hi = ds.distortion

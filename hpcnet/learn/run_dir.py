@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from hpcnet.errors import HpcnetError
+
 #: The format tag of settings.json and of the checkpoints.
 RUN_FORMAT = "hpcnet-run-1"
 SETTINGS = "settings.json"
@@ -40,19 +42,40 @@ LEGACY_PREDICTION_COLUMNS = PREDICTION_COLUMNS[:4]
 #: Which labels a run trains and validates on (``--labels``); the test split keeps all.
 LABELS = ("all", "material")
 #: The surrogates (:mod:`hpcnet.learn.models`) and where they may run.
-MODELS = ("alexnet-matrix", "resnet50-image")
+MODELS = ("lattice-matrix", "alexnet-matrix", "resnet50-image")
 DEVICES = ("auto", "cpu", "cuda")
+#: Learning-rate schedules: halve on a validation plateau, or one cycle over all epochs.
+SCHEDULES = ("plateau", "one-cycle")
+#: Input augmentations (:mod:`hpcnet.learn.augment`).
+AUGMENTATIONS = ("none", "reverse-nodes")
+#: Each model's defaults of the settings left unset (None). lattice-matrix: the
+#: recipe of docs/learn.md; the torchvision models: the paper's set-up.
+MODEL_DEFAULTS = {
+    "lattice-matrix": {"batch_size": 64, "lr": 2e-3, "schedule": "one-cycle",
+                       "augment": "reverse-nodes"},
+    "alexnet-matrix": {"batch_size": 32, "lr": 1e-4, "schedule": "plateau", "augment": "none"},
+    "resnet50-image": {"batch_size": 32, "lr": 1e-4, "schedule": "plateau", "augment": "none"},
+}
+#: What runs written before these settings existed used.
+LEGACY_SETTINGS = {"schedule": "plateau", "augment": "none"}
 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """One training run. ``epochs``, ``device``, ``amp`` and ``workers`` may change on resume."""
+    """One training run. ``epochs``, ``device``, ``amp`` and ``workers`` may change on resume
+    (``epochs`` not under the one-cycle schedule, which spreads over them).
+
+    ``batch_size``, ``lr``, ``schedule`` and ``augment`` left None take the
+    model's :data:`MODEL_DEFAULTS`.
+    """
 
     model: str
     dataset: str
     epochs: int = 30
-    batch_size: int = 32
-    lr: float = 1e-4
+    batch_size: int | None = None
+    lr: float | None = None
+    schedule: str | None = None
+    augment: str | None = None
     weight_decay: float = 1e-4
     dropout: float = 0.5
     matrix_size: int | None = None
@@ -65,12 +88,25 @@ class TrainSettings:
 
     RESUMABLE_CHANGES = ("epochs", "device", "amp", "workers")
 
+    def __post_init__(self):
+        if self.model not in MODEL_DEFAULTS:
+            raise HpcnetError(f"unknown model '{self.model}' (choose from {', '.join(MODELS)})")
+        for name, value in MODEL_DEFAULTS[self.model].items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+
     def as_dict(self) -> dict:
         return asdict(self)
 
     def differences(self, stored: dict) -> list[str]:
         """Settings that differ from ``stored`` and forbid resuming."""
-        return [f"{f.name}: {stored.get(f.name, f.default)!r} -> {getattr(self, f.name)!r}"
-                for f in fields(self)
-                if f.name not in self.RESUMABLE_CHANGES
-                and stored.get(f.name, f.default) != getattr(self, f.name)]
+        resumable = set(self.RESUMABLE_CHANGES) - ({"epochs"} if self.schedule == "one-cycle"
+                                                    else set())
+        diff = []
+        for f in fields(self):
+            before = stored.get(f.name, LEGACY_SETTINGS.get(f.name, f.default))
+            if f.name not in resumable and before != getattr(self, f.name):
+                diff.append(f"{f.name}: {before!r} -> {getattr(self, f.name)!r}"
+                            + (" (the one-cycle schedule spans the epochs)"
+                               if f.name == "epochs" else ""))
+        return diff

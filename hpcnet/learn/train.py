@@ -4,6 +4,9 @@ One function per stage: :func:`train_one_epoch`, :func:`evaluate`, and
 :func:`train`, which splits the dataset 6:2:2 (fixed by a seed), trains with
 AdamW on the standardised ν (MSE), evaluates the validation RMSE and R² after
 every epoch, keeps the best model, and finally scores it on the test split.
+The learning rate follows a schedule (halved on a validation plateau, or one
+cycle over all steps); training inputs may be augmented by the exact node
+renumbering of :mod:`hpcnet.learn.augment`.
 The files of a run directory are listed in :mod:`hpcnet.learn.run_dir`.
 With ``labels='material'`` the training and validation splits keep only the
 material labels (a_min at or above the dataset's floor); the test split keeps
@@ -34,6 +37,7 @@ from torch.nn.parallel import DistributedDataParallel
 from hpcnet import __version__
 from hpcnet.analysis.training_runs import split_scores
 from hpcnet.errors import HpcnetError
+from hpcnet.learn import augment as aug
 from hpcnet.learn import distributed as du
 from hpcnet.learn import run_dir as rd
 from hpcnet.learn.dataset import LearnDataset
@@ -44,6 +48,8 @@ from hpcnet.tools.atomic import atomic_open, atomic_path, write_text
 log = logging.getLogger("hpcnet")
 
 PROGRESS_EVERY_S = 60.0
+#: Training samples the lattice model's input scale is measured on.
+SCALE_SAMPLES = 256
 
 
 # --------------------------------------------------------------------- data
@@ -104,17 +110,22 @@ def regression_metrics(sums: torch.Tensor) -> dict:
 
 # ------------------------------------------------------------------ stages
 def train_one_epoch(model, core: Surrogate, loader, optimizer, scaler, env: du.DistEnv,
-                    amp_dtype=None, epoch: int = 0) -> float:
+                    amp_dtype=None, epoch: int = 0, step_scheduler=None,
+                    augment_seed: int | None = None) -> float:
     """One pass over this process's share of the training split; returns the global mean loss.
 
     ``model`` is what runs forward (DDP-wrapped when distributed), ``core`` the
-    underlying :class:`Surrogate`. Collective when distributed.
+    underlying :class:`Surrogate`. ``step_scheduler`` steps after every batch;
+    with ``augment_seed`` the nodes of half the matrices are renumbered
+    (:func:`hpcnet.learn.augment.reverse_nodes`). Collective when distributed.
     """
     model.train()
     total = torch.zeros(2, dtype=torch.float64)
     last = time.monotonic()
-    for step, (x, y, _) in enumerate(loader, 1):
+    for step, (x, y, idx) in enumerate(loader, 1):
         x, y = x.to(env.device, non_blocking=True), y.to(env.device, non_blocking=True)
+        if augment_seed is not None:
+            x = aug.reverse_nodes(x, idx, augment_seed, epoch)
         with torch.autocast(env.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             out = model(x)
         loss = F.mse_loss(out.float(), core.standardise(y))
@@ -122,6 +133,8 @@ def train_one_epoch(model, core: Surrogate, loader, optimizer, scaler, env: du.D
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+        if step_scheduler is not None:
+            step_scheduler.step()
         total += torch.tensor([loss.item() * len(y), len(y)], dtype=torch.float64)
         if env.is_main and time.monotonic() - last > PROGRESS_EVERY_S:
             last = time.monotonic()
@@ -219,15 +232,21 @@ def _train(settings: TrainSettings, run_dir: Path, force: bool, env: du.DistEnv)
     if action == "error":
         raise HpcnetError(message)
     with LearnDataset(settings.dataset) as ds:
-        spec = input_spec(settings.model, _source_side(ds, settings.model), settings.matrix_size)
+        spec = input_spec(settings.model, _source_side(ds, settings.model), settings.matrix_size,
+                          ds.settings.kind)
+        _check_augment(settings, spec)
         split = split_indices(ds.usable(images=spec.uses_images), settings.split_seed)
         labels, distortion, ds_settings = ds.nu.copy(), ds.distortion.copy(), ds.settings
         a_min, material = ds.a_min.copy(), ds.material
-    if settings.labels == "material":
-        if not np.any(np.isfinite(a_min)):
-            raise HpcnetError(f"{settings.dataset} records no a_min (an older dataset): "
-                              f"rebuild it to train on material labels only")
-        split["train"], split["val"] = (split[k][material[split[k]]] for k in ("train", "val"))
+        if settings.labels == "material":
+            if not np.any(np.isfinite(a_min)):
+                raise HpcnetError(f"{settings.dataset} records no a_min (an older dataset): "
+                                  f"rebuild it to train on material labels only")
+            split["train"], split["val"] = (split[k][material[split[k]]]
+                                            for k in ("train", "val"))
+        scale_inputs = (torch.from_numpy(np.stack([ds.matrix(i) for i in
+                                                   split["train"][:SCALE_SAMPLES]]))[:, None]
+                        if spec.on_lattice else None)
     if len(split["train"]) < settings.batch_size:
         raise HpcnetError(f"the training split has {len(split['train'])} samples, fewer than "
                           f"one batch of {settings.batch_size}")
@@ -237,10 +256,16 @@ def _train(settings: TrainSettings, run_dir: Path, force: bool, env: du.DistEnv)
     torch.manual_seed(settings.seed)
     core = Surrogate(spec, settings.dropout, float(train_labels.mean()),
                      float(train_labels.std()) or 1.0).to(env.device)
+    if scale_inputs is not None:
+        core.fit_input_scale(scale_inputs.to(env.device))
+    train_set = SampleSet(settings.dataset, split["train"], labels, spec.uses_images)
+    train_loader, sampler = make_train_loader(train_set, settings.batch_size, env,
+                                              settings.seed, settings.workers)
     optimizer = torch.optim.AdamW(core.parameters(), lr=settings.lr,
                                   weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3,
-                                                           min_lr=1e-6)
+    scheduler = make_scheduler(settings, optimizer, len(train_loader))
+    step_scheduler = scheduler if settings.schedule == "one-cycle" else None
+    augment_seed = settings.seed if settings.augment == "reverse-nodes" else None
     amp_dtype = _amp_dtype(settings, env)
     scaler = torch.amp.GradScaler(env.device.type, enabled=amp_dtype == torch.float16)
     state = {"epoch": 0, "best_val_rmse": math.inf, "best_epoch": 0, "history": [],
@@ -259,9 +284,6 @@ def _train(settings: TrainSettings, run_dir: Path, force: bool, env: du.DistEnv)
     if env.distributed:
         model = DistributedDataParallel(
             core, device_ids=[env.device.index] if env.device.type == "cuda" else None)
-    train_set = SampleSet(settings.dataset, split["train"], labels, spec.uses_images)
-    train_loader, sampler = make_train_loader(train_set, settings.batch_size, env,
-                                              settings.seed, settings.workers)
     val_loader = _eval_loader(settings, split["val"], labels, spec, env)
     log.info("training %s on %d samples (val %d, test %d), %d process(es) on %s, "
              "input %d×%d%s", settings.model, len(split["train"]), len(split["val"]),
@@ -272,9 +294,10 @@ def _train(settings: TrainSettings, run_dir: Path, force: bool, env: du.DistEnv)
         sampler.set_epoch(epoch)
         torch.manual_seed(settings.seed + 100_003 * epoch + env.rank)  # dropout stream
         loss = train_one_epoch(model, core, train_loader, optimizer, scaler, env, amp_dtype,
-                               epoch)
+                               epoch, step_scheduler, augment_seed)
         val, _, _ = evaluate(core, val_loader, env, amp_dtype)
-        scheduler.step(val["rmse"])
+        if step_scheduler is None:
+            scheduler.step(val["rmse"])
         seconds = time.perf_counter() - start
         state["train_seconds"] += seconds
         state["epoch"] = epoch
@@ -303,6 +326,28 @@ def _source_side(ds: LearnDataset, model: str) -> int:
             raise HpcnetError(f"{ds.path} has no images (build it with --images)")
         return ds.settings.render.size
     return ds.matrix_size
+
+
+def _check_augment(settings: TrainSettings, spec: InputSpec) -> None:
+    """Renumbering nodes augments matrices; on the lattice layout only at even sides."""
+    if settings.augment == "none":
+        return
+    if spec.uses_images:
+        raise HpcnetError("--augment reverse-nodes renumbers matrices; images have no node "
+                          "numbers: use --augment none")
+    if spec.on_lattice and spec.side % 2:
+        raise HpcnetError(f"--augment reverse-nodes is the half turn only on lattices of even "
+                          f"side (this one: L = {spec.side}): use --augment none")
+
+
+def make_scheduler(settings: TrainSettings, optimizer, steps_per_epoch: int):
+    """'plateau': halve the rate after 4 epochs without validation gain (step per epoch);
+    'one-cycle': warm up to ``lr`` and anneal over all steps (step per batch)."""
+    if settings.schedule == "one-cycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=settings.lr, total_steps=settings.epochs * steps_per_epoch)
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3,
+                                                      min_lr=1e-6)
 
 
 def _amp_dtype(settings: TrainSettings, env: du.DistEnv):
