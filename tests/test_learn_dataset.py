@@ -194,6 +194,14 @@ def test_dataset_from_annealing_outputs(tmp_path):
             assert ds.nu[i] == poisson_ratio(net).nu
             assert ds.distortion[i] == net.params["distortion"]
         assert ds.group["n_bonds"][1] == len(expected[1].bonds)  # the initial mask: all bonds
+    # a finished dataset reads without its sources; a build checks the chain count
+    files[1].rename(tmp_path / "moved.h5")
+    with LearnDataset(out) as ds:
+        assert np.array_equal(ds.network(5).bonds, expected[5].bonds)
+        settings = ds.settings
+    files[1].write_bytes(files[0].read_bytes())  # 1 chain where 2 were
+    with pytest.raises(HpcnetError, match="count 6 is not the 2 finished chains times 2"):
+        build_dataset(settings, tmp_path / "again.h5", MPI.COMM_SELF)
     proc = run_cli("dataset", "--from-anneal", files[0], "--masks", "nope", "-o",
                    tmp_path / "x.h5", check=False)
     assert proc.returncode == 1 and "/masks/nope" in proc.stderr

@@ -131,8 +131,6 @@ class DatasetSettings:
         if not 0.0 <= self.material_floor <= 1.0:
             raise HpcnetError(f"material floor {self.material_floor} must lie in [0, 1]")
         if self.anneal_files:
-            if self.count != len(annealed_sources(self.anneal_files)) * len(self.anneal_masks):
-                raise HpcnetError("count must be the number of finished chains times masks")
             if self.distortion is not None or self.image_distortion is not None:
                 raise HpcnetError("distortion ranges do not apply to annealing outputs")
         elif self.kind == "tri":
@@ -399,6 +397,7 @@ def _build(settings: DatasetSettings, path: Path, comm, force: bool,
         return report
     with together(comm):
         _check_h5py(comm)
+        _check_anneal_count(settings)
         n_nodes = sample_network(settings, 0)[0].n_nodes
     with _open(part, "w" if action == "fresh" else "r+", comm) as fh:
         if action == "fresh":
@@ -412,6 +411,19 @@ def _build(settings: DatasetSettings, path: Path, comm, force: bool,
     report.labelled, report.floppy, report.omitted = (int(c) for c in comm.allreduce(counts))
     root_decides(comm, lambda: os.replace(part, path))
     return report
+
+
+def _check_anneal_count(settings: DatasetSettings) -> None:
+    """A dataset from annealing outputs holds one sample per finished chain and mask.
+
+    Checked when building only: a finished dataset reads without its sources.
+    """
+    if not settings.anneal_files:
+        return
+    chains = len(annealed_sources(settings.anneal_files))
+    if settings.count != chains * len(settings.anneal_masks):
+        raise HpcnetError(f"count {settings.count} is not the {chains} finished chains times "
+                          f"{len(settings.anneal_masks)} mask(s)")
 
 
 def _run_samples(g, settings, mine: list[int], n_nodes: int, comm) -> np.ndarray:
