@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch.distributed as dist
-import torch.distributed.nn as dist_nn
 import torchvision
 from torch import nn
 from torch.nn import functional as F
@@ -104,6 +103,23 @@ def input_spec(model: str, source_side: int, matrix_size: int | None,
     return InputSpec(model, source_side, side)
 
 
+class _SumOverProcesses(torch.autograd.Function):
+    """All-reduce (sum) whose gradient is all-reduced likewise: every process's loss
+    depends on every process's share of the sum."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        x = x.clone()
+        dist.all_reduce(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
 class GlobalBatchNorm2d(nn.BatchNorm2d):
     """Batch norm whose training statistics are those of the global batch.
 
@@ -118,8 +134,8 @@ class GlobalBatchNorm2d(nn.BatchNorm2d):
             return super().forward(x)
         xf = x.float()
         count = torch.tensor([xf.numel() / self.num_features], device=x.device)
-        sums = dist_nn.all_reduce(torch.cat([xf.sum((0, 2, 3)), (xf * xf).sum((0, 2, 3)),
-                                             count]))
+        sums = _SumOverProcesses.apply(torch.cat([xf.sum((0, 2, 3)), (xf * xf).sum((0, 2, 3)),
+                                                  count]))
         n, c = sums[-1], self.num_features
         mean = sums[:c] / n
         var = sums[c:2 * c] / n - mean * mean
