@@ -7,8 +7,9 @@ node's off-diagonal ones. :func:`bond_block_index` says where each bond block
 goes on an image of the lattice: channel ``3·d + c`` at the pixel (row, column)
 of node v holds component c ∈ (xx, xy, yy) of ``−K[v, u]`` for the neighbour u
 in lattice direction d (angle d·60°); slots without a neighbour (edges of the
-lattice, removed bonds) read zero. The picture holds all of D, its neighbours
-are the lattice's, and a 3 × 3 convolution sees a node's whole environment.
+lattice, removed bonds) read zero. The picture holds all of D (the diagonal
+follows from the rest), its neighbours are the lattice's, and a 3 × 3
+convolution sees a node's whole environment.
 """
 
 from __future__ import annotations
