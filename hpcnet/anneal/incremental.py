@@ -100,8 +100,6 @@ def _pivot_ratio(lu) -> float:
     return float(pivots.min() / pivots.max())
 
 
-
-
 class Evaluator(Protocol):
     """What a chain asks of a ν evaluator: :class:`IncrementalPoisson` or :class:`FullPoisson`.
 
@@ -307,7 +305,6 @@ class IncrementalPoisson:
                       return_eigenvectors=False)[0]
         return 1.0 / theta if theta > 0 else 0.0
 
-
     # ----------------------------------------------------------- certificate
     def _base_lambda_lower(self) -> float:
         """A lower bound of the base's λ_min (SLEPc on the factor, once per base)."""
@@ -320,12 +317,7 @@ class IncrementalPoisson:
         :func:`pencil_shift`), or else to its exact λ_min (Lanczos)."""
         lam0 = self._base_lambda_lower()
         pieces = self._inertia_pieces(self.mask)
-        if pieces is None:
-            proven = lam0
-        else:
-            shift = pencil_shift(*pieces, lam0)
-            proven = shift if 0.0 < shift < lam0 and inertia_verdict(*pieces, shift, lam0) \
-                else 0.0
+        proven = lam0 if pieces is None else self._proven_pencil_shift(pieces, lam0, 0.0)
         if proven > self.lambda_bound:
             self.n_certified += 1
             self.lambda_bound, self._bound_fresh = proven, True
@@ -347,14 +339,23 @@ class IncrementalPoisson:
         if pieces is None:  # only additions to the base: K ⪰ K₀
             self.n_certified += 1
             return lam0
-        for shift in (pencil_shift(*pieces, lam0), threshold):
-            if not threshold <= shift < lam0:
-                continue
-            verdict = inertia_verdict(*pieces, shift, lam0)
-            if verdict or (verdict is False and shift == threshold):
-                self.n_certified += 1
-                return shift if verdict else 0.0
-        return None
+        proven = self._proven_pencil_shift(pieces, lam0, threshold)
+        if proven:
+            self.n_certified += 1
+            return proven
+        verdict = inertia_verdict(*pieces, threshold, lam0)
+        if verdict is None:
+            return None
+        self.n_certified += 1
+        return threshold if verdict else 0.0
+
+    @staticmethod
+    def _proven_pencil_shift(pieces, lam0: float, floor: float) -> float:
+        """The :func:`pencil_shift` if it is positive, lies in [floor, lam0) and
+        ``K − shift·I ≻ 0`` is proven there; else 0."""
+        shift = pencil_shift(*pieces, lam0)
+        proven = 0.0 < shift and floor <= shift < lam0 and inertia_verdict(*pieces, shift, lam0)
+        return shift if proven else 0.0
 
     def _inertia_pieces(self, mask: np.ndarray):
         """``(r, diag(sign) + Ĝ, Ŵ)`` for :func:`inertia_verdict` over the bonds D where

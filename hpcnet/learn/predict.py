@@ -51,7 +51,7 @@ class Predictor:
         self.model = Surrogate(self.spec, best["settings"]["dropout"]).to(self.device)
         self.model.load_state_dict(best["model"])
         self.model.eval()
-        self._lattice = None  # the lattice model's bond set, built when first needed
+        self._lattice = None  # the training lattice's bond set, built when first needed
 
     def inputs(self, nets: list[Network]) -> torch.Tensor:
         """The stored-input form of ``nets``: (B, 1, S, S) matrices or images."""
@@ -79,10 +79,14 @@ class Predictor:
         log.warning("a network with %d nodes, the training set had %d: the prediction "
                     "extrapolates", net.n_nodes, self.spec.source_side // 2)
 
-    def _check_on_lattice(self, net: Network) -> None:
+    def _lattice_bonds(self) -> set[tuple[int, int]]:
+        """The bonds of the whole lattice of the training size (tri datasets)."""
         if self._lattice is None:
-            self._lattice = lattice_bonds(self.spec.side)
-        off = set(map(tuple, np.sort(net.bonds, axis=1).tolist())) - self._lattice
+            self._lattice = lattice_bonds(self.dataset_settings.size)
+        return self._lattice
+
+    def _check_on_lattice(self, net: Network) -> None:
+        off = set(map(tuple, np.sort(net.bonds, axis=1).tolist())) - self._lattice_bonds()
         if off:
             raise HpcnetError(
                 f"{len(off)} of this network's bonds are not bonds of the {self.spec.side}×"
@@ -127,7 +131,7 @@ class Predictor:
         if net.size != ds.size:
             out.append(f"size L = {net.size} ({net.n_nodes} nodes), trained on L = {ds.size}")
         if ds.kind == "tri" and not ds.anneal_files and net.kind == "tri" and net.size == ds.size:
-            removed = len(lattice_bonds(ds.size)) - net.n_bonds
+            removed = len(self._lattice_bonds()) - net.n_bonds
             if removed > 0:
                 out.append(f"{removed} bonds removed from the lattice, trained on whole "
                            f"lattices")

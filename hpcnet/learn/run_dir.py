@@ -48,13 +48,15 @@ DEVICES = ("auto", "cpu", "cuda")
 SCHEDULES = ("plateau", "one-cycle")
 #: Input augmentations (:mod:`hpcnet.learn.augment`).
 AUGMENTATIONS = ("none", "reverse-nodes")
-#: Each model's defaults of the settings left unset (None). lattice-matrix: the
-#: recipe of docs/learn.md; the torchvision models: the paper's set-up.
+#: The paper's training set-up, which its two torchvision models keep.
+PAPER_SETUP = {"batch_size": 32, "lr": 1e-4, "schedule": "plateau", "augment": "none"}
+#: Each model's defaults of the settings left unset (None); lattice-matrix: the
+#: recipe of docs/learn.md.
 MODEL_DEFAULTS = {
     "lattice-matrix": {"batch_size": 64, "lr": 2e-3, "schedule": "one-cycle",
                        "augment": "reverse-nodes"},
-    "alexnet-matrix": {"batch_size": 32, "lr": 1e-4, "schedule": "plateau", "augment": "none"},
-    "resnet50-image": {"batch_size": 32, "lr": 1e-4, "schedule": "plateau", "augment": "none"},
+    "alexnet-matrix": PAPER_SETUP,
+    "resnet50-image": PAPER_SETUP,
 }
 #: What runs written before these settings existed used.
 LEGACY_SETTINGS = {"schedule": "plateau", "augment": "none"}
